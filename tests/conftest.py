@@ -1,0 +1,143 @@
+"""Hermetic test environment and real-service fixtures.
+
+Every test runs with HOME and XDG folders in a temporary directory, no system or global git
+config, a fixed identity and ``GIT_EDITOR=false``. Service fixtures create uniquely named
+databases on the real servers of this machine and drop them afterwards; when a server is not
+reachable they skip with the reason, or fail when ``ROLLBACK_REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import Repo
+
+REQUIRE_SERVICES = os.environ.get("ROLLBACK_REQUIRE_SERVICES") == "1"
+MYSQL_HOST = os.environ.get("ROLLBACK_TEST_MYSQL_HOST", "127.0.0.1")
+PG_HOST = os.environ.get("ROLLBACK_TEST_PG_HOST", "127.0.0.1")
+REDIS_HOST = os.environ.get("ROLLBACK_TEST_REDIS_HOST", "127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "ROLLBACK_")) and key != "ROLLBACK_REQUIRE_SERVICES":
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ada Tester")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada Tester")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    monkeypatch.setenv("GIT_EDITOR", "false")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("TZ", "UTC")
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n")
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """An empty repository on branch main; the current directory is its work tree."""
+    r = Repo.init(tmp_path / "work")
+    monkeypatch.chdir(r.path)
+    return r
+
+
+def _service_unavailable(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"service required (ROLLBACK_REQUIRE_SERVICES=1) but {reason}")
+    pytest.skip(reason)
+
+
+def _probe(args: list[str]) -> str | None:
+    """Run a client probe; return None when it works, else why not."""
+    if shutil.which(args[0]) is None:
+        return f"{args[0]} is not installed"
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=20, check=False)
+    if proc.returncode != 0:
+        return f"{' '.join(args[:3])}...: {proc.stderr.strip() or proc.returncode}"
+    return None
+
+
+def _mysql(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["mariadb", "-h", MYSQL_HOST, "-P", "3306", "-uroot", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh, empty MariaDB/MySQL database; yields its URL and drops it afterwards."""
+    why = _probe(["mariadb", "-h", MYSQL_HOST, "-uroot", "-e", "select 1"])
+    if why:
+        _service_unavailable(f"MariaDB not reachable at {MYSQL_HOST}:3306: {why}")
+    name = f"rbtest_{uuid.uuid4().hex[:12]}"
+    _mysql("-e", f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield f"mysql://root@{MYSQL_HOST}:3306/{name}"
+    finally:
+        _mysql("-e", f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; yields its URL and drops it afterwards."""
+    why = _probe(["psql", "-h", PG_HOST, "-U", "postgres", "-Atc", "select 1", "postgres"])
+    if why:
+        _service_unavailable(f"PostgreSQL not reachable at {PG_HOST}:5432: {why}")
+    name = f"rbtest_{uuid.uuid4().hex[:12]}"
+    psql = ["psql", "-h", PG_HOST, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "postgres"]
+    subprocess.run([*psql, "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@{PG_HOST}:5432/{name}"
+    finally:
+        subprocess.run(
+            [*psql, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+            check=True,
+            capture_output=True,
+        )
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """An empty Redis logical database (1-15), flushed before and after; yields its URL."""
+    import redis
+
+    try:
+        client = redis.Redis(host=REDIS_HOST, port=6379, socket_connect_timeout=3)
+        client.ping()
+    except Exception as exc:  # any connection failure means: not available
+        _service_unavailable(f"Redis not reachable at {REDIS_HOST}:6379: {exc}")
+    lock = None
+    for db in range(1, 16):
+        candidate = redis.Redis(host=REDIS_HOST, port=6379, db=db)
+        # claim the db with a marker key so parallel test runs do not share one
+        marker = f"rollback-test-claim-{uuid.uuid4().hex}"
+        if candidate.dbsize() == 0 and candidate.set("__rollback_test_claim__", marker, nx=True):
+            lock = (candidate, db)
+            break
+    if lock is None:
+        _service_unavailable("no empty Redis database (1-15) is free for a test")
+        raise AssertionError("unreachable")
+    candidate, db = lock
+    candidate.delete("__rollback_test_claim__")
+    try:
+        yield f"redis://{REDIS_HOST}:6379/{db}"
+    finally:
+        candidate.flushdb()
