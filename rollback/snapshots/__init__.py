@@ -1,0 +1,1 @@
+"""Snapshot providers. The rest of rollback talks to them only through ``base.Provider``."""

@@ -1,0 +1,1 @@
+"""Components of the local snapshot store: one small module per kind of data."""
