@@ -23,6 +23,9 @@ Handler = Callable[["RunContext", Step], dict[str, Any]]
 class Reporter(Protocol):
     def step_started(self, index: int, step: Step) -> None: ...
 
+    def progress(self, component: str, done: int, total: int | None) -> None:
+        """Bytes of the running data step (``snapshots.base.Progress`` signature)."""
+
     def step_done(self, index: int, step: Step, result: dict[str, Any]) -> None: ...
 
 
@@ -30,15 +33,21 @@ class SilentReporter:
     def step_started(self, index: int, step: Step) -> None:
         pass
 
+    def progress(self, component: str, done: int, total: int | None) -> None:
+        pass
+
     def step_done(self, index: int, step: Step, result: dict[str, Any]) -> None:
         pass
 
 
 class RunContext:
-    def __init__(self, repo: GitRepo, plan: Plan, journal: Journal) -> None:
+    def __init__(
+        self, repo: GitRepo, plan: Plan, journal: Journal, reporter: Reporter | None = None
+    ) -> None:
         self.repo = repo
         self.plan = plan
         self.journal = journal
+        self.progress = (reporter or SilentReporter()).progress  # data steps report bytes here
         self.written: str | None = None  # the last commit written by a write-commits step
         for i in range(len(plan.steps)):
             result = journal.result(i)
@@ -125,7 +134,7 @@ def apply_plan(repo: GitRepo, plan: Plan, reporter: Reporter | None = None) -> J
 def run_steps(repo: GitRepo, journal: Journal, reporter: Reporter) -> Journal:
     """Run the steps not yet done (a fresh run, or a resumed one)."""
     plan = journal.plan
-    ctx = RunContext(repo, plan, journal)
+    ctx = RunContext(repo, plan, journal, reporter)
     handlers = step_handlers(plan)
     fault = os.environ.get("ROLLBACK_FAULT_AFTER_STEP")  # test hook: simulate a killed run
     for index, step in enumerate(plan.steps):

@@ -73,6 +73,7 @@ class ExecView:
             transient=True,
         )
         self._task: TaskID | None = None
+        self._title = ""  # "3. Take a safety snapshot": the running task's description
         self._started = False
         self._safety_id: str | None = None  # fills "<safety snapshot id>" in later undo hints
 
@@ -83,12 +84,15 @@ class ExecView:
             self._progress.start()
             self._started = True
         # total=None: an indeterminate task; the bar and byte columns stay blank for git steps
-        self._task = self._progress.add_task(f"{index + 1}. {step.title}", total=None)
+        self._title = f"{index + 1}. {step.title}"
+        self._task = self._progress.add_task(self._title, total=None)
 
     def progress(self, component: str, done: int, total: int | None) -> None:
         """Bytes of the running snapshot step (``snapshots.base.Progress`` signature)."""
         if self._task is not None:
-            self._progress.update(self._task, completed=done, total=total)
+            self._progress.update(
+                self._task, description=f"{self._title}: {component}", completed=done, total=total
+            )
 
     def step_done(self, index: int, step: Step, result: dict[str, Any]) -> None:
         if self._task is not None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rollback.journal import Journal
     from rollback.plan import Plan, Step
     from rollback.repo import GitRepo
-    from rollback.snapshots.base import Provider
+    from rollback.snapshots.base import Provider, Snapshot
 
 DATA_KINDS = ("safety-snapshot", "hook", "restore-snapshot", "downgrade")
 CHANGING = ("restore-snapshot", "downgrade")
@@ -58,9 +58,20 @@ def safety_snapshot(ctx: RunContext, step: Step) -> dict[str, Any]:
     _check_planned_restore(ctx, step)
     provider = _provider(ctx.repo, str(step.params["provider"]))
     snap = provider.create(
-        str(step.params["label"]), live=True, commit=ctx.plan.head, branch=ctx.plan.branch
+        str(step.params["label"]),
+        live=True,
+        commit=ctx.plan.head,
+        branch=ctx.plan.branch,
+        progress=ctx.progress,
     )
-    return {"snapshot": snap.id, "provider": provider.name}
+    return _with_size({"snapshot": snap.id, "provider": provider.name}, snap)
+
+
+def _with_size(result: dict[str, Any], snap: Snapshot) -> dict[str, Any]:
+    """Add the snapshot's size, when the provider knows it, for the execution view's tick."""
+    if snap.size_bytes is not None:
+        result["size_bytes"] = snap.size_bytes
+    return result
 
 
 def hook(ctx: RunContext, step: Step) -> dict[str, Any]:
@@ -74,8 +85,8 @@ def restore_snapshot(ctx: RunContext, step: Step) -> dict[str, Any]:
     _check_planned_restore(ctx, step)
     provider = _provider(ctx.repo, str(step.params["provider"]))
     # safety=False: the plan's own safety-snapshot step already ran (or the user declined it)
-    result = provider.restore(str(step.params["snapshot"]), safety=False)
-    return {"snapshot": result.snapshot.id, "provider": provider.name}
+    result = provider.restore(str(step.params["snapshot"]), safety=False, progress=ctx.progress)
+    return _with_size({"snapshot": result.snapshot.id, "provider": provider.name}, result.snapshot)
 
 
 def downgrade(ctx: RunContext, step: Step) -> dict[str, Any]:

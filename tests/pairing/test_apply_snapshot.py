@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 
 from rollback.config import load_config
+from rollback.execute import apply_plan
+from rollback.pairing_plan import attach_data
+from rollback.plan import Step
+from rollback.planner import make_plan
+from rollback.repo import GitRepo
 from rollback.snapshots.local import LocalStore
 from rollback.snapshots.settings import parse_local
 from tests.cli import rollback
@@ -112,6 +117,42 @@ def test_a_failing_step_after_the_restore_puts_data_and_code_back(
     assert repo.head() == commits["head"] and repo.tree() == repo.tree(commits["head"])
     assert sqlite_tables(db) == {"items", "prices", "rules"}  # from the run's safety snapshot
     assert (repo.path / "pub/media/head.jpg").exists()
+
+
+class Recorder:
+    """An execute.Reporter that keeps every call, to see what the execution view is fed."""
+
+    def __init__(self) -> None:
+        self.ticks: list[tuple[str, str, int, int | None]] = []  # (step kind, component, ...)
+        self.results: dict[str, dict[str, object]] = {}
+        self.kind = ""
+
+    def step_started(self, index: int, step: Step) -> None:
+        self.kind = step.kind
+
+    def progress(self, component: str, done: int, total: int | None) -> None:
+        self.ticks.append((self.kind, component, done, total))
+
+    def step_done(self, index: int, step: Step, result: dict[str, object]) -> None:
+        self.results[step.kind] = result
+
+
+def test_data_steps_report_their_bytes_to_the_execution_view(repo: Repo) -> None:
+    commits, taken = shop(repo, {})
+    git = GitRepo.open(repo.path)
+    code = make_plan(git, strategy="restore", to=commits["target"])
+    plan = attach_data(git, code, snapshot=taken["target"], data=None)
+    recorder = Recorder()
+
+    apply_plan(git, plan, recorder)
+
+    for kind in ("safety-snapshot", "restore-snapshot"):
+        ticks = [t for t in recorder.ticks if t[0] == kind]
+        assert {t[1] for t in ticks} >= {"files", "sqlite"}, ticks  # each component, by name
+        assert any(done > 0 for _, _, done, _ in ticks), ticks  # bytes, not just a spinner
+        size = recorder.results[kind]["size_bytes"]
+        assert isinstance(size, int) and size > 0
+    assert not [t for t in recorder.ticks if t[0] not in ("safety-snapshot", "restore-snapshot")]
 
 
 def test_a_snapshot_that_vanished_since_the_plan_is_refused_before_any_change(
