@@ -78,7 +78,7 @@ def preflight(repo: GitRepo, plan: Plan) -> None:
     if str(repo.root) != plan.repo and not os.path.samefile(repo.root, plan.repo):
         raise RefusedError(f"this plan is for the repository at {plan.repo}, not {repo.root}")
     check_git_state(repo)
-    branch = repo.branch()
+    branch, head = repo.where()
     if branch is None:
         raise RefusedError(
             "HEAD is detached: rollback moves a branch, and none is checked out",
@@ -89,7 +89,6 @@ def preflight(repo: GitRepo, plan: Plan) -> None:
             f"the plan is for branch {plan.branch}, but {branch} is checked out",
             hint=f"git switch {plan.branch}, then apply again",
         )
-    head = repo.head()
     if head != plan.head:
         raise RefusedError(
             f"{plan.branch} has moved since the plan was made "

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# rich.progress is imported at the top: this module is loaded only when a plan runs
-from rich.progress import ProgressColumn, Task
-from rich.text import Text
-
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.progress import Progress, TaskID
@@ -40,38 +36,48 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-class WhenSized(ProgressColumn):
-    """Show ``inner`` only for a task with a known size: git steps keep just a spinner."""
+def _live_progress(out: Console) -> Progress:
+    """A transient rich progress display: a spinner per step, bytes once a size is known.
 
-    def __init__(self, inner: ProgressColumn) -> None:
-        super().__init__()
-        self.inner = inner
+    rich.progress costs about 40 ms to import: it is loaded only when a terminal shows it.
+    """
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        Task,
+        TextColumn,
+    )
+    from rich.text import Text
 
-    def render(self, task: Task) -> RenderableType:
-        return self.inner.render(task) if task.total is not None else Text("")
+    class WhenSized(ProgressColumn):
+        """Show ``inner`` only for a task with a known size: git steps keep just a spinner."""
+
+        def __init__(self, inner: ProgressColumn) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def render(self, task: Task) -> RenderableType:
+            return self.inner.render(task) if task.total is not None else Text("")
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        WhenSized(BarColumn(bar_width=20)),
+        WhenSized(DownloadColumn()),
+        console=out,
+        transient=True,
+    )
 
 
 class ExecView:
     """Reporter drawing rich progress on ``out``; call ``close`` when the run ends."""
 
     def __init__(self, out: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-        )
-
         self.out = out
-        self._progress: Progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            WhenSized(BarColumn(bar_width=20)),
-            WhenSized(DownloadColumn()),
-            console=out,
-            transient=True,
-        )
+        self._progress: Progress | None = None  # made on the first step, on a terminal only
         self._task: TaskID | None = None
         self._title = ""  # "3. Take a safety snapshot": the running task's description
         self._started = False
@@ -80,6 +86,8 @@ class ExecView:
     def step_started(self, index: int, step: Step) -> None:
         if not self.out.is_terminal:
             return  # a log or a pipe: only the finished steps, no live redraws
+        if self._progress is None:
+            self._progress = _live_progress(self.out)
         if not self._started:
             self._progress.start()
             self._started = True
@@ -89,13 +97,13 @@ class ExecView:
 
     def progress(self, component: str, done: int, total: int | None) -> None:
         """Bytes of the running snapshot step (``snapshots.base.Progress`` signature)."""
-        if self._task is not None:
+        if self._task is not None and self._progress is not None:
             self._progress.update(
                 self._task, description=f"{self._title}: {component}", completed=done, total=total
             )
 
     def step_done(self, index: int, step: Step, result: dict[str, Any]) -> None:
-        if self._task is not None:
+        if self._task is not None and self._progress is not None:
             self._progress.remove_task(self._task)
             self._task = None
         size = next((result[k] for k in _BYTE_KEYS if isinstance(result.get(k), int)), None)
@@ -114,7 +122,7 @@ class ExecView:
 
     def close(self) -> None:
         """Stop the live display (also after a failure, so the error prints cleanly)."""
-        if self._started:
+        if self._started and self._progress is not None:
             self._progress.stop()
             self._started = False
 

@@ -118,13 +118,17 @@ def read_history(
     limit: int | None = None,
     since: str | None = None,
     head: str | None = None,
+    branch: str | None = None,
 ) -> History:
     """Read the first-parent history of HEAD, newest first.
 
     ``since``: stop at (exclude) this commit and everything reachable from it, i.e. the range
     ``since..HEAD``. ``limit``: at most this many commits.
     """
-    head = head or repo.head()
+    if head is None:
+        branch, head = repo.where()
+    elif branch is None:
+        branch = repo.branch()
     if head is None:
         from rollback.errors import UsageError
 
@@ -144,7 +148,7 @@ def read_history(
         replace(c, pushed=None if not has_remote else c.sha not in unpushed) for c in commits
     )
     return History(
-        branch=repo.branch(),
+        branch=branch,
         head=head,
         upstream=repo.upstream(),
         commits=annotated,

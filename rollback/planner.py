@@ -6,7 +6,7 @@ the demo all call ``make_plan``.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,7 +27,7 @@ class Target:
 
 
 def new_plan_id(now: datetime) -> str:
-    return f"{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    return f"{now.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
 
 
 def parse_when(text: str) -> datetime:
@@ -41,8 +41,9 @@ def parse_when(text: str) -> datetime:
     return when if when.tzinfo else when.astimezone()
 
 
-def require_branch(repo: GitRepo) -> str:
-    branch = repo.branch()
+def require_branch(repo: GitRepo, branch: str | None = None) -> str:
+    """The checked-out branch (``branch`` when the caller has read it already)."""
+    branch = branch or repo.branch()
     if branch is None:
         raise RefusedError(
             "HEAD is detached: rollback moves a branch, and none is checked out",
@@ -98,8 +99,8 @@ def make_plan(
     plan_id = plan_id or new_plan_id(now)
     config = config or load_config(repo.root)
     rules = migration_rules(config)
-    branch = require_branch(repo)
-    found = repo.head()
+    branch_found, found = repo.where()
+    branch = require_branch(repo, branch_found)
     if found is None:
         raise UsageError("the repository has no commits yet: nothing to roll back")
     head: str = found
@@ -155,7 +156,7 @@ def undone_history(
             f"{target.ref} ({target.sha[:10]}) is not in the history of {branch}",
             hint="roll back to a commit listed by: rollback log",
         )
-    history = read_history(repo, rules, since=target.sha, head=head)
+    history = read_history(repo, rules, since=target.sha, head=head, branch=branch)
     oldest = history.commits[-1] if history.commits else None
     if oldest is None or not oldest.parents or oldest.parents[0] != target.sha:
         raise UsageError(

@@ -67,6 +67,7 @@ class GitRepo:
         self.root = Path(repo.working_tree_dir or repo.git_dir)
         self.git_dir = Path(repo.git_dir)
         self._object_format: str | None = None
+        self._common_dir: Path | None = None
         self._version: tuple[int, int] | None = None
         self._loose: Any = None
 
@@ -127,9 +128,22 @@ class GitRepo:
         return self.rev_parse("HEAD")
 
     def branch(self) -> str | None:
-        """The checked-out branch's short name, or None when HEAD is detached."""
-        status, out, _ = self.git_status("symbolic-ref", "-q", "--short", "HEAD")
-        return out.strip() if status == 0 else None
+        """The checked-out branch's name (``main``), or None when HEAD is detached.
+
+        Not ``symbolic-ref --short``: with a tag named like the branch it says ``heads/main``.
+        """
+        status, out, _ = self.git_status("symbolic-ref", "-q", "HEAD")
+        return _branch_name(out.strip()) if status == 0 else None
+
+    def where(self) -> tuple[str | None, str | None]:
+        """(checked-out branch, HEAD commit) in one git process: ``branch()`` and ``head()``."""
+        status, out, _ = self.git_status(
+            "rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--"
+        )
+        lines = out.split("\n")
+        if status != 0 or len(lines) < 2:  # no commit yet (an unborn branch)
+            return self.branch(), self.head()
+        return _branch_name(lines[1].strip()), lines[0].strip()
 
     def upstream(self) -> str | None:
         status, out, _ = self.git_status(
@@ -192,9 +206,16 @@ class GitRepo:
 
     def object_format(self) -> str:
         if self._object_format is None:
-            status, out, _ = self.git_status("rev-parse", "--show-object-format")
-            self._object_format = out.strip() if status == 0 and out.strip() else "sha1"
+            self._read_layout()
+        assert self._object_format is not None
         return self._object_format
+
+    def _read_layout(self) -> None:
+        """Object format and the common git folder (shared by worktrees), in one process."""
+        out = self.git("rev-parse", "--show-object-format", "--git-common-dir").split("\n")
+        self._object_format = out[0].strip() or "sha1"
+        common = Path(out[1].strip())
+        self._common_dir = common if common.is_absolute() else self.root / common
 
     def write_commit(
         self, tree: str, parents: list[str], message: str, author: str, committer: str
@@ -238,9 +259,10 @@ class GitRepo:
         if self._loose is None:
             from gitdb.db import LooseObjectDB
 
-            common = Path(self.git("rev-parse", "--git-common-dir"))
-            objects = common if common.is_absolute() else self.root / common
-            self._loose = LooseObjectDB(str(objects / "objects"))
+            if self._common_dir is None:
+                self._read_layout()
+            assert self._common_dir is not None
+            self._loose = LooseObjectDB(str(self._common_dir / "objects"))
         return self._loose
 
     def merge_tree(
@@ -311,6 +333,12 @@ class GitRepo:
         if force_with_lease:
             args.insert(1, f"--force-with-lease={force_with_lease}")
         self.git(*args)
+
+
+def _branch_name(full: str) -> str | None:
+    """refs/heads/main -> main; anything else (a detached HEAD prints "HEAD") -> None."""
+    prefix = "refs/heads/"
+    return full[len(prefix) :] if full.startswith(prefix) else None
 
 
 def commit_bytes(tree: str, parents: list[str], message: str, author: str, committer: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rollback.errors import OperationError
+from rollback.errors import OperationError, RefusedError
 from rollback.repo import EMPTY_TREE, GitRepo, commit_bytes, object_sha
 from rollback.strategies import revert_message
 
@@ -39,8 +39,11 @@ def _records(repo: GitRepo, *rev_args: str) -> list[tuple[str, list[str], str, s
 
 def safety_ref(ctx: RunContext, step: Step) -> dict[str, Any]:
     ref, sha = str(step.params["ref"]), str(step.params["sha"])
-    if ctx.repo.ref(ref) != sha:
+    try:
         ctx.repo.update_ref(ref, sha, None, f"rollback {ctx.plan.id}: before")
+    except RefusedError:
+        if ctx.repo.ref(ref) != sha:  # a resumed run may have made it already: that is fine
+            raise
     return {"ref": ref, "sha": sha}
 
 

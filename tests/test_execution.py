@@ -258,3 +258,15 @@ def test_status_json_and_all(repo: Repo, capsys) -> None:
     body = json.loads(rollback(capsys, "status", "--all", "--json").out)
     assert len(body) == 1 and body[0]["status"] == "completed"
     assert body[0]["before"] == shas[-1]
+
+
+def test_a_tag_named_like_the_branch_does_not_confuse_the_branch_name(repo: Repo, capsys) -> None:
+    shas = history(repo)
+    repo.git("tag", "main", shas[1])  # `symbolic-ref --short HEAD` now says "heads/main"
+    result = rollback(capsys, "plan", "--to", shas[0], "-s", "restore", "--apply", "--yes")
+    assert result.code == 0, result.err
+    assert repo.git("symbolic-ref", "HEAD") == "refs/heads/main"
+    assert repo.tree() == repo.tree(shas[0]) and repo.git("rev-parse", "HEAD~1") == shas[-1]
+    assert repo.git("for-each-ref", "--format=%(refname)", "refs/heads") == "refs/heads/main"
+    assert rollback(capsys, "undo").code == 0
+    assert repo.head() == shas[-1]
