@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from rollback.history import CommitInfo, History
     from rollback.journal import Journal
@@ -31,27 +32,54 @@ def error_console() -> Console:
 # -- history -----------------------------------------------------------------------------------
 
 
-def history_table(history: History) -> Table:
-    """The annotated first-parent history as a rich table."""
+def history_table(history: History, width: int = 80) -> Table:
+    """The annotated first-parent history as a rich table, fitted to ``width`` columns.
+
+    The sha, date and flags keep their full width: they are what a user copies and scans.
+    Tags and branch heads lead the subject, as in ``git log --decorate``. On a narrow
+    terminal the author gives way first (down to 8, then dropped), then the subject, which
+    ends in an ellipsis.
+    """
     from rich.table import Table
 
+    rows = [(c, flags(c)) for c in history.commits]
+    sha_w = max([len(c.short) for c in history.commits] or [6])
+    flags_w = max([len(f) for _, f in rows] + [5])
+    author_w = min(18, max([len(c.author) for c in history.commits] + [6]))
+    gap = 2  # between columns: no box, one space of padding each side
+    fixed = sha_w + 16 + flags_w + 4 * gap
+    subject_w = width - fixed - author_w
+    if subject_w < 30:  # the subject says what a commit did: it outranks its author
+        author_w = max(8, author_w - (30 - subject_w))
+        subject_w = width - fixed - author_w
+    show_author = subject_w >= 30
+    if not show_author:
+        subject_w = width - fixed + gap
+
+    # the header line names the branch and its upstream: decorate with the other refs only
+    known = {history.branch, history.upstream}
+    subjects = [_decorated(c, known) for c in history.commits]
+    subject_w = min(subject_w, max([len(t) for t in subjects] + [7]))  # no trailing blanks
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("commit", no_wrap=True, style="yellow")
-    table.add_column("date", no_wrap=True)
-    table.add_column("author", no_wrap=True, max_width=18, overflow="ellipsis")
-    table.add_column("subject", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("refs", overflow="fold", max_width=24, style="cyan")
-    table.add_column("flags", no_wrap=True)
-    for c in history.commits:
-        table.add_row(
-            c.short,
-            c.date.astimezone().strftime("%Y-%m-%d %H:%M"),
-            c.author,
-            c.subject,
-            ", ".join([*(f"tag:{t}" for t in c.tags), *c.branches]),
-            flags(c),
-        )
+    table.add_column("commit", no_wrap=True, style="yellow", width=sha_w)
+    table.add_column("date", no_wrap=True, width=16)
+    if show_author:
+        table.add_column("author", no_wrap=True, width=author_w, overflow="ellipsis")
+    table.add_column("subject", no_wrap=True, width=max(subject_w, 1), overflow="ellipsis")
+    table.add_column("flags", no_wrap=True, width=flags_w)
+    for (c, flag), subject in zip(rows, subjects, strict=True):
+        date = c.date.astimezone().strftime("%Y-%m-%d %H:%M")
+        cells: list[str | Text] = [c.short, date, *([c.author] if show_author else [])]
+        table.add_row(*cells, subject, flag)
     return table
+
+
+def _decorated(c: CommitInfo, skip: set[str | None]) -> Text:
+    """The subject led by the commit's tags and branch heads, as ``git log --decorate``."""
+    from rich.text import Text
+
+    refs = ", ".join([*(f"tag: {t}" for t in c.tags), *(b for b in c.branches if b not in skip)])
+    return Text.assemble((f"({refs}) ", "cyan") if refs else "", c.subject)
 
 
 def flags(c: CommitInfo) -> str:

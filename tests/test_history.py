@@ -64,6 +64,29 @@ def test_log_table_and_limit(repo: Repo, tmp_path: Path, capsys) -> None:
     assert "older commits not shown (--limit 2)" in result.out
 
 
+@pytest.mark.parametrize("columns", [80, 120])
+def test_log_table_fits_the_terminal_and_never_cuts_a_sha_or_a_tag(
+    repo: Repo, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    shas = build(repo, tmp_path)
+    repo.git("branch", "release/2026-11", shas["a"])
+    repo.commit("A subject long enough to be cut on any terminal " * 3)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = rollback(capsys, "log")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    table = {line.split()[0]: line for line in lines[2:]}
+    short = {name: sha[:10] for name, sha in shas.items()}
+    assert set(short.values()) < set(table)  # every sha whole, in the first column
+    assert "(tag: v1.0, release/2026-11) " in table[short["a"]]  # refs lead; not the current
+    rows = "\n".join(lines[2:])
+    assert "main" not in rows  # the branch and its upstream are named in the header line
+    assert table[short["merge"]].rstrip().endswith("merge local data")  # flags never cut
+    assert "…" in lines[2] and lines[2].rstrip().endswith("local")  # the long subject gives way
+    assert ("author" in lines[1]) is (columns >= 100)  # the author goes first on 80 columns
+
+
 def test_no_remote_means_pushed_unknown(repo: Repo) -> None:
     repo.commit("one")
     git = GitRepo.open(repo.path)

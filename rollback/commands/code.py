@@ -54,7 +54,7 @@ def log(
     upstream = f" (upstream {history.upstream})" if history.upstream else ""
     presets = f"; migrations: {', '.join(history.presets)}" if history.presets else ""
     out.print(f"{where}{upstream}{presets}", style="bold", markup=False)
-    out.print(history_table(history))
+    out.print(history_table(history, out.width))
     if not history.complete:
         out.print(f"... older commits not shown (--limit {limit})", style="dim", markup=False)
 
