@@ -130,3 +130,79 @@ def test_payload_the_server_cannot_load_is_refused_before_flushdb(
         component.check_restore(folder)
     assert client.get("live") == b"keep me"
     assert client.dbsize() == 1  # the probe key is gone
+
+
+def _fill(client, n: int) -> None:  # type: ignore[no-untyped-def]
+    client.set("session:ttl", "expires", px=600_000)
+    client.hset("hash", mapping={"a": "1"})
+    pipe = client.pipeline(transaction=False)
+    for i in range(n):
+        pipe.set(f"bulk:{i}", i)
+    pipe.execute()
+
+
+def _evalsha_calls(client) -> int:  # type: ignore[no-untyped-def]
+    return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def _round_trip(tmp_path: Path, url: str, admin, progress=None) -> None:  # type: ignore[no-untyped-def]
+    from rollback.snapshots.components.redis import RedisComponent
+    from rollback.snapshots.urls import parse_service_url
+
+    before = _state(admin)
+    component = RedisComponent("cache", parse_service_url(url, root=tmp_path))
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    result = component.dump(folder, progress or (lambda *a: None))
+    assert result.details["keys"] == str(len(before))
+    admin.flushdb()
+    component.restore(folder, lambda *a: None)
+    assert _state(admin) == before
+    assert 590 <= admin.ttl("session:ttl") <= 600
+
+
+def test_dump_batches_keys_through_one_script_call_each(tmp_path: Path, redis_url: str) -> None:
+    client = _client(redis_url)
+    _fill(client, 3000)
+    calls = _evalsha_calls(client)
+    _round_trip(tmp_path, redis_url, client)
+    assert 2 <= _evalsha_calls(client) - calls <= 10  # a few batches, not a call per key
+
+
+def test_dump_survives_script_flush_midway(tmp_path: Path, redis_url: str) -> None:
+    client = _client(redis_url)
+    _fill(client, 12_000)  # ~12 batches; the reader is at most 6 ahead when the flush comes
+    flushed: list[int] = []
+
+    def flush_scripts(name: str, done: int, total: int | None) -> None:
+        if not flushed:
+            client.script_flush()  # as another client (or a failover) could, mid-dump
+            flushed.append(done)
+
+    _round_trip(tmp_path, redis_url, client, flush_scripts)
+    assert flushed
+
+
+def test_dump_without_scripting_permission_uses_plain_commands(
+    tmp_path: Path, redis_url: str
+) -> None:
+    import secrets
+
+    client = _client(redis_url)
+    _fill(client, 1200)
+    user, password = f"rbtest_{secrets.token_hex(5)}", secrets.token_hex(12)
+    # a managed Redis may refuse scripting: this user can do anything else
+    client.acl_setuser(
+        user,
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=["*"],
+        commands=["+@all", "-@scripting"],
+    )
+    try:
+        calls = _evalsha_calls(client)
+        url = redis_url.replace("redis://", f"redis://{user}:{password}@")
+        _round_trip(tmp_path, url, client)
+        assert _evalsha_calls(client) == calls
+    finally:
+        client.acl_deluser(user)

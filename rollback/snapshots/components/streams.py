@@ -1,11 +1,13 @@
-"""Reading compressed artifacts as streams: memory stays flat whatever their size."""
+"""Streams: compressed artifacts read with flat memory, and iterators read ahead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TypeVar, cast
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -29,3 +31,59 @@ def read_exact(stream: IO[bytes], size: int) -> bytes:
         parts.append(block)
         missing -= len(block)
     return b"".join(parts)
+
+
+@contextmanager
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[Iterator[T]]:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead of the consumer.
+
+    For a source that mostly waits on a server (network round trips) feeding a consumer that
+    mostly computes (framing, compression): the two overlap instead of taking turns. An
+    exception in the source is raised in the consumer; leaving the block early stops the
+    source at its next item.
+    """
+    import queue
+    import threading
+
+    done = object()
+    ahead: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:  # a generator: run its cleanup now, in this thread
+                close()
+
+    def consume() -> Iterator[T]:
+        while True:
+            item = ahead.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(T, item)
+
+    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
