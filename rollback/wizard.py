@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollback.errors import UsageError
 from rollback.prompts import Option, Prompter
+
+SEARCH_DEPTH = 20_000  # commits a wizard search looks through when the listed ones miss
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,7 +76,8 @@ def run_wizard(
         raise UsageError("--yes needs a target: --to REF or --commits A,B")
     config = load_config(repo.root)
     require_branch(repo)
-    history = read_history(repo, migration_rules(config), limit=limit)
+    rules = migration_rules(config)
+    history = read_history(repo, rules, limit=limit)
     side = load_data_side(config)
     out.print(context_panel(repo, history, side))  # a
     _warn_if_busy(repo, out)
@@ -82,7 +86,8 @@ def run_wizard(
     elif flags.to:
         selection = Selection(to=flags.to, label=flags.to)
     else:
-        selection = choose_target(prompter, history, side, out)  # b
+        deeper = partial(read_history, repo, rules, limit=SEARCH_DEPTH)
+        selection = choose_target(prompter, history, side, out, deeper)  # b
     plan = _plan_code(repo, prompter, flags, selection, out, now=now, plan_id=plan_id)  # c, e
     plan = choose_data(repo, plan, side, prompter, flags, out, preferred=selection.snapshot)  # d
     return _finish(repo, plan, prompter, flags, out, provider=side.name)  # f

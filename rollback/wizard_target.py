@@ -6,7 +6,7 @@ and the last checkpoint come first, then search by text and picking single commi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,8 +60,17 @@ def _rows(history: History, width: int) -> list[Option]:
     ]
 
 
-def choose_target(prompter: Prompter, history: History, data: DataSide, out: Console) -> Selection:
-    """Ask what to roll back to until the answer is a usable selection."""
+def choose_target(
+    prompter: Prompter,
+    history: History,
+    data: DataSide,
+    out: Console,
+    deeper: Callable[[], History] | None = None,
+) -> Selection:
+    """Ask what to roll back to until the answer is a usable selection.
+
+    ``deeper`` reads a longer history for a search that finds nothing in the listed rows.
+    """
     width = min(out.width, 120)
     rows = _rows(history, width)
     shortcuts: list[Option] = []
@@ -87,7 +96,7 @@ def choose_target(prompter: Prompter, history: History, data: DataSide, out: Con
         if answer[0] == "checkpoint":
             return Selection(to=answer[1], label=f"checkpoint {answer[2]}", snapshot=answer[2])
         if answer[0] == "search":
-            found = _search(prompter, history, rows, out)
+            found = _search(prompter, history, rows, out, None if history.complete else deeper)
             if found is not None:
                 return found
             continue
@@ -98,21 +107,32 @@ def choose_target(prompter: Prompter, history: History, data: DataSide, out: Con
 
 
 def _search(
-    prompter: Prompter, history: History, rows: Sequence[Option], out: Console
+    prompter: Prompter,
+    history: History,
+    rows: Sequence[Option],
+    out: Console,
+    deeper: Callable[[], History] | None = None,
 ) -> Selection | None:
     needle = prompter.text("Search commits (subject, author, sha or tag):").strip().lower()
-    hits = [
+    hits = _matching(needle, history, rows)
+    if not hits and needle and deeper is not None:
+        longer = deeper()  # the listed rows are only the newest commits: look further back
+        hits = _matching(needle, longer, _rows(longer, min(out.width, 120)))
+    if not hits:
+        out.print(f"no commit matches {needle!r}", style="dim")
+        return None
+    answer = prompter.select(f"Commits matching {needle!r}:", hits)
+    return Selection(to=answer[1], label=answer[2])
+
+
+def _matching(needle: str, history: History, rows: Sequence[Option]) -> list[Option]:
+    return [
         row
         for row, c in zip(rows, history.commits, strict=True)
         if row.disabled is None
         and needle
         and any(needle in s.lower() for s in (c.subject, c.author, c.sha, *c.tags))
     ]
-    if not hits:
-        out.print(f"no commit matches {needle!r}", style="dim")
-        return None
-    answer = prompter.select(f"Commits matching {needle!r}:", hits)
-    return Selection(to=answer[1], label=answer[2])
 
 
 def pick_commits(prompter: Prompter, commits: Sequence[CommitInfo], width: int) -> tuple[str, ...]:

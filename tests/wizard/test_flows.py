@@ -150,6 +150,23 @@ def test_search_by_text_then_choose(shop: Demo, out: Console) -> None:
     assert "no commit matches 'nothing-matches-this'" in text(out)
 
 
+def test_search_looks_past_the_listed_commits(shop: Demo, out: Console) -> None:
+    answers = [
+        ("Roll back to what", Pick("Search")),
+        ("Search commits", "catalog module"),  # v1.0, older than the 3 rows listed
+        ("matching 'catalog module'", Pick("tag:v1.0")),
+        STRATEGY,
+        NO_PUSH,
+        ("data", Pick("Code only")),
+        ("What now", "save"),
+        ("Save the runbook to", "rb.md"),
+    ]
+    prompter = ScriptedPrompter(answers)
+    outcome = run_wizard(GitRepo.open(shop.path), prompter, WizardFlags(), out, limit=3)
+    assert prompter.done, f"unused answers: {prompter.answers}"
+    assert outcome.plan.target == git(shop.path, "rev-parse", "v1.0^{commit}")
+
+
 def test_pick_single_commits_is_revert_selected_code_only(shop: Demo, out: Console) -> None:
     release = git(shop.path, "rev-parse", "HEAD")
     answers = [
