@@ -7,10 +7,12 @@ place. A component never writes outside the folder it is given and never prints.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from rollback.errors import RefusedError
 from rollback.snapshots.base import Progress
 from rollback.snapshots.urls import ServiceURL
 
@@ -80,3 +82,13 @@ class DatabaseComponent:
     def describe(self) -> str:
         """One line for users, never with the password."""
         return f"{self.kind} {self.url.safe.split('://', 1)[1]}"
+
+    def _meta(self, src: Path) -> dict[str, object]:
+        """The meta file written beside the dump; refused when it or the dump is missing."""
+        try:
+            meta = json.loads((src / self.meta_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RefusedError(f"{self.name}: {self.meta_file} is missing or unreadable") from exc
+        if not (src / self.dump_file).is_file():
+            raise RefusedError(f"{self.name}: {self.dump_file} is missing from the snapshot")
+        return dict(meta)

@@ -181,15 +181,6 @@ class PostgresComponent(DatabaseComponent):
             raise OperationError(f"{self.name}: pg_restore cannot read the dump: {exc}") from exc
         return parse_toc(listing)
 
-    def _meta(self, src: Path) -> dict[str, object]:
-        try:
-            meta = json.loads((src / self.meta_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RefusedError(f"{self.name}: {self.meta_file} is missing or unreadable") from exc
-        if not (src / self.dump_file).is_file():
-            raise RefusedError(f"{self.name}: {self.dump_file} is missing from the snapshot")
-        return dict(meta)
-
     def check_restore(self, src: Path) -> None:
         """Refuse (one line) if the restoring role cannot drop what is there or own what comes."""
         meta = self._meta(src)
