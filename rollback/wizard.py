@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,7 +86,8 @@ def run_wizard(
     elif flags.to:
         selection = Selection(to=flags.to, label=flags.to)
     else:
-        deeper = partial(read_history, repo, rules, limit=SEARCH_DEPTH)
+        # read once, however many searches miss the listed rows
+        deeper = cache(partial(read_history, repo, rules, limit=SEARCH_DEPTH))
         selection = choose_target(prompter, history, side, out, deeper)  # b
     plan = _plan_code(repo, prompter, flags, selection, out, now=now, plan_id=plan_id)  # c, e
     plan = choose_data(repo, plan, side, prompter, flags, out, preferred=selection.snapshot)  # d
