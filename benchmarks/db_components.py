@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rollback.snapshots.base import no_progress
-from rollback.snapshots.registry import component_for
-from rollback.snapshots.urls import parse_service_url
+from rollback.data.snapshots.base import no_progress
+from rollback.data.snapshots.components.build import component_for
+from rollback.data.snapshots.urls import parse_service_url
 
 
 def peak_mb() -> float:

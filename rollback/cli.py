@@ -47,8 +47,8 @@ def root(
     if ctx.invoked_subcommand is None:
         # plain `rollback` in a repository at a terminal is the wizard; elsewhere, the help
         if _in_repository() and sys.stdin.isatty() and sys.stdout.isatty():
-            from rollback.commands.wizard import start_wizard
-            from rollback.wizard import WizardFlags
+            from rollback.ui.commands.wizard import start_wizard
+            from rollback.ui.wizard.prompts import WizardFlags
 
             start_wizard(None, WizardFlags())
             return
@@ -67,7 +67,7 @@ def _register() -> None:
     """Attach the command modules. Each module imports only typer at import time."""
     if State.registered:
         return
-    from rollback.commands import register
+    from rollback.ui.commands import register
 
     register(app)
     State.registered = True
@@ -132,7 +132,7 @@ def run(args: list[str]) -> int:
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    from rollback.render import error_console
+    from rollback.ui.render import error_console
 
     console = error_console()
     console.print(f"rollback: {message}", style="bold red", markup=False, highlight=False)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from rollback.config import load_config
-from rollback.history import read_history
-from rollback.presets import glob_to_regex, migration_rules
-from rollback.repo import GitRepo
+from rollback.data.frameworks import glob_to_regex, migration_rules
+from rollback.git.history import read_history
+from rollback.git.repo import GitRepo
 from tests.cli import rollback
 from tests.gitrepo import Repo
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollback.execute import apply_plan
-from rollback.planner import make_plan
-from rollback.repo import GitRepo
+from rollback.code.planner import make_plan
+from rollback.git.repo import GitRepo
+from rollback.run.execute import apply_plan
 from tests.gitrepo import Repo
 
 # each element: ("commit", file index, delete?) or ("merge", number of topic commits)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from rollback.code.planner import make_plan
 from rollback.config import load_config
-from rollback.execute import apply_plan
-from rollback.pairing_plan import attach_data
+from rollback.data.pairing.attach import attach_data
+from rollback.data.snapshots.local import LocalStore
+from rollback.data.snapshots.settings import parse_local
+from rollback.git.repo import GitRepo
 from rollback.plan import Step
-from rollback.planner import make_plan
-from rollback.repo import GitRepo
-from rollback.snapshots.local import LocalStore
-from rollback.snapshots.settings import parse_local
+from rollback.run.execute import apply_plan
 from tests.cli import rollback
 from tests.gitrepo import Repo
 from tests.pairing import projects

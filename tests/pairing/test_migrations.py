@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rollback.migrations import (
+from rollback.data.downgrades import (
     FrameworkDowngrade,
     alembic_heads,
     django_latest,
     plan_downgrades,
     summarize,
 )
-from rollback.repo import GitRepo
+from rollback.git.repo import GitRepo
 from tests.gitrepo import Repo
 from tests.pairing import projects
 

@@ -6,17 +6,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rollback.errors import RefusedError, UsageError
-from rollback.history import CommitInfo, History
-from rollback.pairing import (
+from rollback.data.pairing.assess import (
     DowngradeFacts,
     assess,
     duration,
     estimate_restore,
     snapshot_commit,
 )
-from rollback.pairing_decide import decide, recommend
-from rollback.snapshots.base import Snapshot
+from rollback.data.pairing.decide import decide, recommend
+from rollback.data.snapshots.base import Snapshot
+from rollback.errors import RefusedError, UsageError
+from rollback.git.history import CommitInfo, History
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 NOW = T0 + timedelta(hours=10)
@@ -236,7 +236,7 @@ def test_estimates_and_durations() -> None:
 
 
 def test_json_times_are_utc_as_the_tables_say() -> None:
-    from rollback.pairing_json import _pairing_dict
+    from rollback.data.pairing.serialize import _pairing_dict
 
     seed_2018 = datetime(2018, 4, 9, 14, 43, 39, tzinfo=timezone(timedelta(hours=-5)))
     snapshot = Snapshot("s", "magento-cloud", seed_2018, expires_at=seed_2018 + timedelta(days=7))

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from rollback.code.planner import make_plan
+from rollback.data.pairing.attach import attach_data
 from rollback.errors import UsageError
-from rollback.pairing_plan import attach_data
-from rollback.pairing_render import data_lines, data_text
+from rollback.git.repo import GitRepo
 from rollback.plan import plan_from_json
-from rollback.planner import make_plan
-from rollback.repo import GitRepo
+from rollback.ui.render_pairing import data_lines, data_text
 from tests.gitrepo import BASE_EPOCH, Repo
 from tests.pairing import projects
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rollback.config import load_config
-from rollback.snapshots.local import LocalStore
+from rollback.data.snapshots.local import LocalStore
 
 
 def toml_value(value: Any) -> str:

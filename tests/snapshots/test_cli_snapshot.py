@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollback.cli import run
-from rollback.snapshots.lock import store_lock
+from rollback.data.snapshots.lock import store_lock
 from tests.gitrepo import Repo
 from tests.snapshots.localstore import write_settings
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from rollback.data.snapshots.base import no_progress
+from rollback.data.snapshots.components.files import FilesComponent, UnsafeArchive, _extract
+from rollback.data.snapshots.compress import CompressedWriter
 from rollback.errors import RefusedError
-from rollback.snapshots.base import no_progress
-from rollback.snapshots.components.files import FilesComponent, UnsafeArchive, _extract
-from rollback.snapshots.compress import CompressedWriter
 from tests.snapshots.localstore import make_store, tree_state
 
 

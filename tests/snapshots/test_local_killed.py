@@ -16,8 +16,8 @@ SLOW_DUMP = """
 import sys, time
 from pathlib import Path
 from rollback.config import load_config
-from rollback.snapshots.local import LocalStore
-from rollback.snapshots.lock import sigterm_as_interrupt
+from rollback.data.snapshots.local import LocalStore
+from rollback.data.snapshots.lock import sigterm_as_interrupt
 
 class Slow:
     kind = "sqlite"

@@ -75,8 +75,8 @@ def test_truncated_artifact_fails_deep_verify(tmp_path: Path, redis_url: str) ->
     snap = store.create()
     comp = store.components[0]
     # rewrite the artifact without its trailer: the sha256 check is bypassed on purpose
-    from rollback.snapshots.components.streams import open_decompressed
-    from rollback.snapshots.compress import CompressedWriter
+    from rollback.data.snapshots.components.streams import open_decompressed
+    from rollback.data.snapshots.compress import CompressedWriter
 
     art = store.store / snap.id / "redis" / "redis.redis.zst"
     with open_decompressed(art) as stream:
@@ -111,10 +111,10 @@ def test_payload_the_server_cannot_load_is_refused_before_flushdb(
 ) -> None:
     import struct
 
+    from rollback.data.snapshots.components.redis import END, MAGIC, RedisComponent
+    from rollback.data.snapshots.compress import CompressedWriter
+    from rollback.data.snapshots.urls import parse_service_url
     from rollback.errors import RefusedError
-    from rollback.snapshots.components.redis import END, MAGIC, RedisComponent
-    from rollback.snapshots.compress import CompressedWriter
-    from rollback.snapshots.urls import parse_service_url
 
     client = _client(redis_url)
     client.set("live", "keep me")
@@ -146,8 +146,8 @@ def _evalsha_calls(client) -> int:  # type: ignore[no-untyped-def]
 
 
 def _round_trip(tmp_path: Path, url: str, admin, progress=None) -> None:  # type: ignore[no-untyped-def]
-    from rollback.snapshots.components.redis import RedisComponent
-    from rollback.snapshots.urls import parse_service_url
+    from rollback.data.snapshots.components.redis import RedisComponent
+    from rollback.data.snapshots.urls import parse_service_url
 
     before = _state(admin)
     component = RedisComponent("cache", parse_service_url(url, root=tmp_path))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from rollback.config import load_config
+from rollback.data.snapshots.settings import parse_local
 from rollback.errors import UsageError
-from rollback.snapshots.settings import parse_local
 from tests.snapshots.localstore import write_settings
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from rollback.data.snapshots.base import Progress
+from rollback.data.snapshots.components.base import DumpResult
+from rollback.data.snapshots.components.files import FilesComponent
+from rollback.data.snapshots.local import LocalStore
 from rollback.errors import OperationError, RefusedError, UsageError
-from rollback.snapshots.base import Progress
-from rollback.snapshots.components.base import DumpResult
-from rollback.snapshots.components.files import FilesComponent
-from rollback.snapshots.local import LocalStore
 from tests.snapshots.localstore import make_store
 
 
@@ -135,7 +135,7 @@ def test_unknown_and_malformed_ids_are_usage_errors(tmp_path: Path) -> None:
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from rollback.snapshots.lock import store_lock
+from rollback.data.snapshots.lock import store_lock
 with store_lock(Path(sys.argv[1]), "rollback snapshot create (test holder)"):
     print("locked", flush=True)
     time.sleep(60)

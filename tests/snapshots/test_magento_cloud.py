@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from rollback.config import Config
-from rollback.errors import OperationError, RefusedError, UsageError
-from rollback.snapshots.magento_cloud import (
+from rollback.data.snapshots.magento_cloud import (
     MagentoCloudProvider,
     MagentoCloudSettings,
     estimate_restore_seconds,
     restore_estimate_text,
 )
-from rollback.snapshots.magento_cloud_output import parse_csv, parse_table
+from rollback.data.snapshots.magento_cloud_output import parse_csv, parse_table
+from rollback.errors import OperationError, RefusedError, UsageError
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 CSV_LIST = ["snapshot:list", "--format", "csv", "--no-header", "-c"]

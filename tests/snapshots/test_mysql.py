@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from rollback.data.snapshots.components import mysql
+from rollback.data.snapshots.components.mysql_grants import DefinerScanner, missing_privileges
+from rollback.data.snapshots.compress import read_chunks, sha256_file
+from rollback.data.snapshots.urls import ServiceURL, parse_service_url
 from rollback.errors import OperationError, RefusedError
-from rollback.snapshots.components import mysql
-from rollback.snapshots.components.mysql_grants import DefinerScanner, missing_privileges
-from rollback.snapshots.compress import read_chunks, sha256_file
-from rollback.snapshots.urls import ServiceURL, parse_service_url
 from tests.snapshots.dbprobe import child_processes, unless_ended
 
 pytestmark = pytest.mark.services

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from rollback.data.snapshots.components.pipeline import feed, stream_to
+from rollback.data.snapshots.compress import CompressedWriter, read_chunks
 from rollback.errors import OperationError
 from rollback.proc import ProcessError
-from rollback.snapshots.components.pipeline import feed, stream_to
-from rollback.snapshots.compress import CompressedWriter, read_chunks
 from tests.snapshots.dbprobe import child_processes
 
 MB = b"x" * (1 << 20)

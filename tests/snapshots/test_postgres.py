@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from rollback.data.snapshots.components import postgres
+from rollback.data.snapshots.compress import CompressedWriter, read_chunks, sha256_file
+from rollback.data.snapshots.urls import parse_service_url
 from rollback.errors import OperationError, RefusedError
-from rollback.snapshots.components import postgres
-from rollback.snapshots.compress import CompressedWriter, read_chunks, sha256_file
-from rollback.snapshots.urls import parse_service_url
 from tests.snapshots.dbprobe import child_processes, unless_ended
 
 pytestmark = pytest.mark.services

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rollback.snapshots.components.streams import prefetch
+from rollback.data.snapshots.components.streams import prefetch
 
 
 def test_items_arrive_in_order_from_another_thread() -> None:

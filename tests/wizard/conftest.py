@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rollback.demo import Demo, build_demo
+from rollback.ui.demo import Demo, build_demo
 from tests.gitrepo import git
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rollback.demo import Demo
-from rollback.execview import ExecView, human_bytes, next_steps
 from rollback.plan import Step
+from rollback.ui.demo import Demo
+from rollback.ui.execview import ExecView, human_bytes, next_steps
 from tests.cli import rollback
 from tests.gitrepo import git
 from tests.wizard.conftest import schema
@@ -100,8 +100,8 @@ def test_human_bytes(n: int, shown: str) -> None:
 
 
 def test_next_steps_for_magento_cloud_say_the_next_deploy_ships_git(shop: Demo, capsys) -> None:
-    from rollback.planner import make_plan
-    from rollback.repo import GitRepo
+    from rollback.code.planner import make_plan
+    from rollback.git.repo import GitRepo
 
     plan = make_plan(GitRepo.open(shop.path), strategy="park", to="v1.2")
     steps = next_steps(plan, "magento-cloud")

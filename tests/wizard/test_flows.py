@@ -8,13 +8,20 @@ import pytest
 from rich.console import Console
 
 from rollback.cli import run
-from rollback.demo import Demo
 from rollback.errors import RefusedError, UsageError
-from rollback.execview import snapshot_ids
+from rollback.git.repo import GitRepo
 from rollback.plan import plan_from_json
-from rollback.prompts import CANCEL, INTERRUPT, Cancelled, Pick, ScriptedPrompter
-from rollback.repo import GitRepo
-from rollback.wizard import Outcome, WizardFlags, run_wizard
+from rollback.ui.demo import Demo
+from rollback.ui.execview import snapshot_ids
+from rollback.ui.wizard.flow import Outcome, run_wizard
+from rollback.ui.wizard.prompts import (
+    CANCEL,
+    INTERRUPT,
+    Cancelled,
+    Pick,
+    ScriptedPrompter,
+    WizardFlags,
+)
 from tests.gitrepo import Repo, git
 from tests.wizard.conftest import schema, snapshot_state, text
 
@@ -63,7 +70,7 @@ def test_demo_rollback_with_data_then_undo(shop: Demo, out: Console) -> None:
     assert "price REAL" in schema(shop.path)  # the data is back at v1.2 too
     assert f"undo: rollback undo {outcome.plan.id}" in shown
     assert "safety snapshot: " in shown and "Next:" in shown
-    from rollback.recovery import undo
+    from rollback.run.recovery import undo
 
     result = undo(GitRepo.open(shop.path), outcome.plan.id)
     assert result.moved
@@ -316,7 +323,7 @@ def test_save_runbook_flag_then_stop(shop: Demo, out: Console, tmp_path: Any) ->
 
 
 def test_yes_with_flags_asks_nothing(shop: Demo, out: Console) -> None:
-    from rollback.commands.wizard import NoPrompts
+    from rollback.ui.commands.wizard import NoPrompts
 
     flags = WizardFlags(to="v1.2", yes=True)
     outcome = run_wizard(GitRepo.open(shop.path), NoPrompts(), flags, out)
@@ -338,7 +345,7 @@ def test_yes_needs_a_target(shop: Demo, out: Console) -> None:
 
 
 def test_yes_refuses_a_question_without_flag(shop: Demo, out: Console) -> None:
-    from rollback.commands.wizard import NoPrompts
+    from rollback.ui.commands.wizard import NoPrompts
 
     with pytest.raises(UsageError, match="no answer for"):
         NoPrompts().confirm("Push?", default=False)
@@ -354,9 +361,10 @@ def test_a_dirty_tree_is_refused_when_run(shop: Demo, out: Console) -> None:
 
 def test_context_panel_ahead_behind_and_no_upstream(shop: Demo, repo: Repo, out: Console) -> None:
     from rollback.config import load_config
-    from rollback.history import read_history
-    from rollback.presets import migration_rules
-    from rollback.wizard_context import context_panel, load_data_side
+    from rollback.data.frameworks import migration_rules
+    from rollback.data.project import Project
+    from rollback.git.history import read_history
+    from rollback.ui.wizard.context import context_panel, load_data_side
 
     (shop.path / "CHANGELOG.md").write_text("local\n")
     git(shop.path, "commit", "-qam", "local change")
@@ -366,7 +374,7 @@ def test_context_panel_ahead_behind_and_no_upstream(shop: Demo, repo: Repo, out:
         config = load_config(work)
         git_repo = GitRepo.open(work)
         history = read_history(git_repo, migration_rules(config), limit=5)
-        out.print(context_panel(git_repo, history, load_data_side(config)))
+        out.print(context_panel(git_repo, history, load_data_side(Project(config))))
         if expected:
             assert expected in text(out)
     shown = text(out)

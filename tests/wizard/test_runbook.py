@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from rollback.code.planner import make_plan
 from rollback.config import load_config
+from rollback.data.project import Project
+from rollback.git.repo import GitRepo
 from rollback.plan import Plan
-from rollback.planner import make_plan
-from rollback.repo import GitRepo
-from rollback.runbook import plan_markdown
+from rollback.ui.runbook import plan_markdown
 from tests.gitrepo import Repo
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -48,7 +49,7 @@ def shop_history(repo: Repo, tmp_path: Path) -> None:
 def plan_for(repo: Repo, **kwargs: object) -> Plan:
     git_repo = GitRepo.open(repo.path)
     config = load_config(repo.path)
-    return make_plan(git_repo, config=config, now=NOW, plan_id=PLAN_ID, **kwargs)  # type: ignore[arg-type]
+    return make_plan(git_repo, project=Project(config), now=NOW, plan_id=PLAN_ID, **kwargs)  # type: ignore[arg-type]
 
 
 def test_runbook_revert_with_merge_data_and_push(repo: Repo, tmp_path: Path) -> None:
@@ -71,10 +72,10 @@ def test_runbook_revert_selected_with_predicted_conflict(repo: Repo) -> None:
 
 def test_runbook_with_data_restore(repo: Repo, tmp_path: Path) -> None:
     """A restore paired with a local snapshot: the pairing's data section and data steps."""
-    pytest.importorskip("rollback.pairing_plan")
-    from rollback.pairing_plan import attach_data
-    from rollback.snapshots.local import LocalStore
-    from rollback.snapshots.settings import parse_local
+    pytest.importorskip("rollback.data.pairing.attach")
+    from rollback.data.pairing.attach import attach_data
+    from rollback.data.snapshots.local import LocalStore
+    from rollback.data.snapshots.settings import parse_local
 
     settings = '[tool.rollback.local]\npaths = ["media"]\nretention_days = 36500\n'
     repo.write({".rollback.toml": settings})

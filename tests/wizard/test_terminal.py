@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rollback.demo import build_demo
+from rollback.ui.demo import build_demo
 from tests.gitrepo import git
 from tests.wizard.conftest import schema
 

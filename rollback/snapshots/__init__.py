@@ -1,1 +1,0 @@
-"""Snapshot providers. The rest of rollback talks to them only through ``base.Provider``."""

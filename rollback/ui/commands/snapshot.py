@@ -1,0 +1,281 @@
+"""Snapshot commands: ``snapshot list|create|restore|verify|prune`` and ``checkpoint``.
+
+Exit codes: 0 ok, 1 the operation failed, 2 bad input (unknown id, bad settings),
+3 refused (expired, corrupted, lock held, failed verification).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from rollback.errors import ExitCode, OperationError, RefusedError, UsageError
+
+if TYPE_CHECKING:
+    from rollback.config import Config
+    from rollback.data.snapshots.base import Provider
+
+snapshot_app = typer.Typer(
+    name="snapshot",
+    help="List, create, restore, verify and prune data snapshots.",
+    rich_markup_mode=None,
+)
+
+
+@snapshot_app.callback(invoke_without_command=True)
+def _group(ctx: typer.Context) -> None:
+    """List, create, restore, verify and prune data snapshots."""
+    if ctx.invoked_subcommand is None:  # like `rollback` alone: help, exit 0
+        typer.echo(ctx.get_help())
+
+
+ProviderOpt = typer.Option(
+    None, "--provider", help="local | magento-cloud (default: [tool.rollback] provider or local)."
+)
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+RepoOpt = typer.Option(None, "--repo", "-C", help="The project folder (default: current folder).")
+
+
+# --- plumbing ------------------------------------------------------------------------------
+
+
+def project_root(where: Path | None) -> Path:
+    """The top of the git work tree containing ``where`` (or it, outside git)."""
+    from rollback import proc
+
+    folder = (where or Path.cwd()).resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    try:
+        found = proc.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, check=False)
+    except OperationError:  # git not installed: the folder itself is the project
+        return folder
+    return Path(found.stdout.strip()) if found.returncode == 0 else folder
+
+
+def git_head(root: Path) -> tuple[str | None, str | None]:
+    """(commit, branch) of the work tree at ``root``; None where there is none."""
+    from rollback import proc
+
+    try:
+        head = proc.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, check=False)
+        ref = proc.run(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd=root, check=False)
+    except OperationError:
+        return None, None
+    commit = head.stdout.strip() if head.returncode == 0 else None
+    branch = ref.stdout.strip() if ref.returncode == 0 else None
+    return commit or None, branch or None
+
+
+def _open(repo: Path | None, provider: str | None) -> tuple[Config, Provider]:
+    from rollback.config import load_config
+    from rollback.data.snapshots.registry import open_provider
+
+    config = load_config(project_root(repo))
+    return config, open_provider(config, provider, notify=_notice)
+
+
+def _notice(line: str) -> None:
+    from rollback.ui.render import error_console
+
+    error_console().print(line, markup=False, highlight=False)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@snapshot_app.command("list")
+def list_(
+    provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
+) -> None:
+    """Show the snapshots, newest first, with the code each was taken at."""
+    from rollback.ui.render import console
+    from rollback.ui.render_snapshots import snapshot_json, snapshots_table
+
+    _, store = _open(repo, provider)
+    snapshots = store.list()
+    if as_json:
+        _print_json([snapshot_json(s) for s in snapshots])
+    elif not snapshots:
+        console().print("No snapshots yet. Take one with: rollback snapshot create", markup=False)
+    else:
+        console().print(snapshots_table(snapshots))
+
+
+def _create(
+    repo: Path | None, provider: str | None, label: str | None, *, require_git: bool
+) -> Any:
+    from rollback.data.snapshots.lock import sigterm_as_interrupt
+    from rollback.ui.render_snapshots import progress_display
+
+    config, store = _open(repo, provider)
+    commit, branch = git_head(config.root)
+    if require_git and commit is None:
+        raise UsageError(
+            f"checkpoint records the current commit, but {config.root} has no git commit",
+            hint="run it in your project's git work tree, or use `rollback snapshot create`",
+        )
+    if require_git and not label:
+        label = f"checkpoint {commit[:10]}" if commit else "checkpoint"
+    with sigterm_as_interrupt(), progress_display() as progress:
+        return store.create(label, commit=commit, branch=branch, progress=progress)
+
+
+def _report_created(snap: Any, as_json: bool, what: str) -> None:
+    from rollback.ui.render import console
+    from rollback.ui.render_snapshots import human_size, snapshot_json
+
+    if as_json:
+        _print_json(snapshot_json(snap))
+        return
+    code = f"; code at {snap.commit[:10]}" if snap.commit else ""
+    code += f" ({snap.branch})" if snap.commit and snap.branch else ""
+    parts = ", ".join(snap.components) or snap.provider
+    console().print(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}", markup=False)
+    console().print(f"  restore it with: rollback snapshot restore {snap.id}", markup=False)
+
+
+@snapshot_app.command("create")
+def create(
+    label: str | None = typer.Option(None, "--label", "-l", help="A short name, part of the id."),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Take a snapshot of the data now (records the current commit when in git)."""
+    _report_created(_create(repo, provider, label, require_git=False), as_json, "Created snapshot")
+
+
+def checkpoint(
+    label: str | None = typer.Option(None, "--label", "-l", help="A short name, part of the id."),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Snapshot the data now and record the current commit: run it before every deploy."""
+    _report_created(_create(repo, provider, label, require_git=True), as_json, "Checkpoint")
+
+
+@snapshot_app.command("restore")
+def restore(
+    snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to restore."),
+    no_safety: bool = typer.Option(
+        False, "--no-safety-snapshot", help="Do not snapshot the current data first (unsafe)."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Put the data back as it was in snapshot ID (after a safety snapshot of the current data)."""
+    from rollback.data.snapshots.local import LocalStore
+    from rollback.data.snapshots.lock import sigterm_as_interrupt
+    from rollback.ui.render import console, error_console
+    from rollback.ui.render_snapshots import progress_display, restore_json
+
+    config, store = _open(repo, provider)
+    if isinstance(store, LocalStore):
+        store.get(snapshot_id)  # an unknown id is bad input, before any question
+    if not yes:
+        if as_json or not sys.stdin.isatty():
+            raise UsageError(
+                "restore replaces the current data: confirm with --yes",
+                hint="without a terminal (or with --json) there is no one to ask",
+            )
+        safety = "without a safety snapshot" if no_safety else "after a safety snapshot"
+        typer.confirm(
+            f"Replace the current data with snapshot {snapshot_id} ({safety})?", abort=True
+        )
+    with sigterm_as_interrupt(), progress_display() as progress:
+        if isinstance(store, LocalStore):
+            commit, branch = git_head(config.root)
+            result = store.restore(
+                snapshot_id, safety=not no_safety, progress=progress, commit=commit, branch=branch
+            )
+        else:
+            result = store.restore(snapshot_id, safety=not no_safety, progress=progress)
+    if as_json:
+        _print_json(restore_json(result))
+        return
+    out = console()
+    out.print(f"Restored snapshot {result.snapshot.id}.", markup=False)
+    if result.safety_snapshot is not None:
+        sid = result.safety_snapshot.id
+        out.print(f"  safety snapshot of the data before: {sid}", markup=False)
+        out.print(f"  to undo this restore, run: rollback snapshot restore {sid}", markup=False)
+    else:
+        error_console().print(
+            "  no safety snapshot was taken (--no-safety-snapshot): "
+            "the data from before this restore is not kept",
+            markup=False,
+        )
+
+
+@snapshot_app.command("verify")
+def verify(
+    snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to check."),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Re-check every artifact's sha256 and each component's own checks."""
+    from rollback.ui.render import console
+    from rollback.ui.render_snapshots import verify_json
+
+    _, store = _open(repo, provider)
+    result = store.verify(snapshot_id)
+    if as_json:
+        _print_json(verify_json(result))
+        if not result.ok:
+            raise typer.Exit(int(ExitCode.REFUSED))
+        return
+    if result.ok:
+        console().print(f"Snapshot {snapshot_id} is intact.", markup=False)
+        return
+    for problem in result.problems:
+        console().print(f"  {problem}", markup=False)
+    raise RefusedError(
+        f"snapshot {snapshot_id} failed verification ({len(result.problems)} problem(s))",
+        hint="restore refuses it; take a new snapshot (rollback snapshot create)",
+    )
+
+
+@snapshot_app.command("prune")
+def prune(
+    provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
+) -> None:
+    """Remove expired snapshots and leftovers of interrupted runs."""
+    from rollback.ui.render import console
+
+    _, store = _open(repo, provider)
+    pruner = getattr(store, "prune", None)
+    if pruner is None:
+        raise UsageError(
+            f"prune is not available for the {store.name} provider",
+            hint="it expires snapshots on its own",
+        )
+    from rollback.data.snapshots.lock import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():
+        removed: list[str] = pruner()
+    if as_json:
+        _print_json({"removed": removed})
+    elif not removed:
+        console().print("Nothing to prune.", markup=False)
+    else:
+        for name in removed:
+            console().print(f"removed {name}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``snapshot`` (with its subcommands) and ``checkpoint``."""
+    app.add_typer(snapshot_app, name="snapshot")
+    app.command("checkpoint")(checkpoint)
