@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rollback.data.snapshots.base import Progress
+from rollback.data.snapshots.components import binlog
 from rollback.data.snapshots.components.base import Artifact, DatabaseComponent, DumpResult
 from rollback.data.snapshots.components.mysql_grants import DefinerScanner, missing_privileges
 from rollback.data.snapshots.components.pipeline import feed, stream_to
@@ -121,13 +122,23 @@ class MySQLComponent(DatabaseComponent):
                     f"{self.name}: database {self.database!r} does not exist ({self.describe()})"
                 )
             version, charset, collation = rows[0]
-            args = [tool, f"--defaults-extra-file={cnf}", *DUMP_OPTIONS, *_tool_flags(tool)]
+            flags = _tool_flags(tool)
+            # issue 14: the log position consistent with the dump, when the server logs
+            log_flags, log_note = binlog.dump_flags(binlog.Client(cnf), mariadb=not flags)
+            args = [tool, f"--defaults-extra-file={cnf}", *DUMP_OPTIONS, *flags, *log_flags]
             args += ["--", self.database]
             scanner = DefinerScanner()
+            position = binlog.DumpPositionScanner()
+
+            def scan(chunk: bytes) -> None:
+                scanner.feed(chunk)
+                position.feed(chunk)
+
             raw, artifact = stream_dump(
-                args, path, on_chunk=scanner.feed, progress=progress, name=self.name
+                args, path, on_chunk=scan, progress=progress, name=self.name
             )
             scanner.finish()
+        log = binlog.log_details(position.position() if log_flags else None, log_note)
         definers = sorted({d for _, d in scanner.found})
         kinds = sorted({k for k, _ in scanner.found})
         meta = {
@@ -138,6 +149,7 @@ class MySQLComponent(DatabaseComponent):
             "raw_bytes": raw,
             "definers": definers,
             "object_kinds": kinds,
+            **log,
         }
         meta_path = dest / self.meta_file
         _write_durably(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -150,6 +162,7 @@ class MySQLComponent(DatabaseComponent):
                 "object_kinds": ", ".join(kinds),
                 "charset": f"{charset}/{collation}",
                 "tool": tool,
+                **log,
             },
         )
 
