@@ -8,7 +8,9 @@ run show them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from rollback.data.snapshots.base import Progress
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,15 @@ class ComponentReplay:
 
     def skipped_tables(self) -> list[TableOutcome]:
         return [t for t in self.tables if t.reason]
+
+
+class Session(Protocol):
+    """A component's log, read and checked before a restore; replayed into it after."""
+
+    def outcome(self) -> ComponentReplay:
+        """What ``apply`` will do (before it ran) or did (after)."""
+        ...
+
+    def apply(self, progress: Progress) -> ComponentReplay:
+        """Replay into the restored database: to the mark, then the kept writes."""
+        ...

@@ -156,11 +156,19 @@ def create(
 
 def checkpoint(
     label: str | None = typer.Option(None, "--label", "-l", help="A short name, part of the id."),
+    mark_only: bool = typer.Option(
+        False, "--mark-only", help="Record the databases' log positions only, no dump (fast)."
+    ),
     provider: str | None = ProviderOpt,
     as_json: bool = JsonOpt,
     repo: Path | None = RepoOpt,
 ) -> None:
     """Snapshot the data now and record the current commit: run it before every deploy."""
+    if mark_only:  # issue 14: a deploy mark (rollback/ui/commands/marks.py)
+        from rollback.ui.commands.marks import mark_checkpoint
+
+        mark_checkpoint(repo, provider, label, as_json=as_json)
+        return
     _report_created(_create(repo, provider, label, require_git=True), as_json, "Checkpoint")
 
 
@@ -171,11 +179,30 @@ def restore(
         False, "--no-safety-snapshot", help="Do not snapshot the current data first (unsafe)."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    to_mark: str | None = typer.Option(
+        None, "--to-mark", help="Then replay the database logs up to this deploy mark."
+    ),
+    keep_writes: bool = typer.Option(
+        False, "--keep-writes", help="With --to-mark: keep later writes to untouched tables."
+    ),
     provider: str | None = ProviderOpt,
     as_json: bool = JsonOpt,
     repo: Path | None = RepoOpt,
 ) -> None:
     """Put the data back as it was in snapshot ID (after a safety snapshot of the current data)."""
+    if to_mark is not None or keep_writes:  # issue 14 (rollback/ui/commands/marks.py)
+        from rollback.ui.commands.marks import restore_to_mark
+
+        restore_to_mark(
+            repo,
+            snapshot_id,
+            to_mark,
+            keep_writes=keep_writes,
+            no_safety=no_safety,
+            yes=yes,
+            as_json=as_json,
+        )
+        return
     from rollback.data.snapshots.local import LocalStore
     from rollback.data.snapshots.lock import sigterm_as_interrupt
     from rollback.ui.render import console, error_console
@@ -277,5 +304,8 @@ def prune(
 
 def register(app: typer.Typer) -> None:
     """Attach ``snapshot`` (with its subcommands) and ``checkpoint``."""
+    from rollback.ui.commands.marks import marks
+
+    snapshot_app.command("marks")(marks)
     app.add_typer(snapshot_app, name="snapshot")
     app.command("checkpoint")(checkpoint)
