@@ -83,6 +83,10 @@ def hook(ctx: RunContext, step: Step) -> dict[str, Any]:
 
 def restore_snapshot(ctx: RunContext, step: Step) -> dict[str, Any]:
     _check_planned_restore(ctx, step)
+    if step.params.get("mark"):  # issue 14: then replay the log to the deploy mark
+        from rollback.run.replay_step import restore_to_mark
+
+        return restore_to_mark(ctx, step)
     provider = ctx.project.provider(str(step.params["provider"]))
     # safety=False: the plan's own safety-snapshot step already ran (or the user declined it)
     result = provider.restore(str(step.params["snapshot"]), safety=False, progress=ctx.progress)

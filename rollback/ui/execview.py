@@ -111,6 +111,8 @@ class ExecView:
         self.out.print(
             f"{_tick(self.out)} {index + 1}. {step.title}{extra}", markup=False, highlight=False
         )
+        for line in result.get("report") or []:  # e.g. what a replay kept, per table
+            self.out.print(f"   {line}", markup=False, soft_wrap=True)
         if step.kind == "safety-snapshot" and isinstance(result.get("snapshot"), str):
             self._safety_id = result["snapshot"]
             self.out.print(f"     safety snapshot: {self._safety_id}", markup=False, soft_wrap=True)

@@ -143,6 +143,7 @@ def data_lines(data: Mapping[str, Any]) -> list[str]:
         lines += [f"  - {a}" for a in alts]
     lines += [f"Decision: {dec_text}"]
     lines += [f"  - {r}" for r in _new_reasons(data)]
+    lines += [f"  - {w}" for w in (data.get("replay") or {}).get("words", [])]  # issue 14
     lines += [f"  note: {n}" for n in data.get("notes", [])]
     return lines
 
@@ -184,6 +185,7 @@ def data_markdown(data: Mapping[str, Any]) -> list[str]:
         lines += [f"- {a}" for a in alts]
     lines += ["", f"**Decision:** {dec_text}", ""]
     lines += [f"- {r}" for r in _new_reasons(data)]
+    lines += [f"- {_cell(w)}" for w in (data.get("replay") or {}).get("words", [])]  # issue 14
     lines += [f"- Note: {n}" for n in data.get("notes", [])]
     return lines
 

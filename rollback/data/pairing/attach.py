@@ -24,12 +24,13 @@ from datetime import datetime, timezone
 from rollback.data import downgrades
 from rollback.data.frameworks import MigrationRules
 from rollback.data.pairing import assess
+from rollback.data.pairing import replay as replay_mod
 from rollback.data.pairing.assess import Assessment
 from rollback.data.pairing.decide import Decision, decide, recommend
 from rollback.data.pairing.serialize import data_dict
 from rollback.data.project import Project, load_project
 from rollback.data.snapshots.base import Snapshot
-from rollback.errors import RollbackError, UsageError
+from rollback.errors import RefusedError, RollbackError, UsageError
 from rollback.git.history import History, read_history
 from rollback.git.repo import GitRepo
 from rollback.plan import Plan, Step
@@ -44,11 +45,15 @@ def attach_data(
     safety_snapshot: bool = True,
     project: Project | None = None,
     now: datetime | None = None,
+    keep_writes: bool = False,
+    replay: bool = True,
 ) -> Plan:
     """Pair ``plan``'s code target with the data: assessment, decision and data steps.
 
     ``snapshot``: a snapshot id, "auto" or "none"; ``data``: restore | downgrade | none (None:
-    follow the recommendation). Reads git and the provider's listing; changes nothing.
+    follow the recommendation). ``replay``: restore to the bad deploy's mark when one fits
+    (pairing/replay.py); ``keep_writes``: and keep the writes since to untouched tables.
+    Reads git, the provider's listing and the databases' logs; changes nothing.
     """
     if plan.strategy == "revert-selected":
         raise UsageError(
@@ -78,6 +83,19 @@ def attach_data(
     before, after = data_steps(
         plan, decision, assessment, provider_name, hooks, safety_snapshot, prefix=prefix
     )
+    replayed = None  # issue 14: restore to the moment before the bad deploy (pairing/replay.py)
+    if replay:
+        replayed = replay_mod.consider(
+            project, history, plan.target, decision, keep_writes=keep_writes
+        )
+    if keep_writes and (replayed is None or replayed.refused):
+        why = replayed.refused if replayed else "no deploy mark of a deploy after the target"
+        raise RefusedError(
+            f"--keep-writes cannot be honoured: {why}",
+            hint="drop --keep-writes for a plain restore (everything since the snapshot is lost)",
+        )
+    if replayed is not None:
+        before = list(replay_mod.amend(before, replayed))
     steps = plan.steps
     if before or after:
         if not steps or steps[0].kind != "safety-ref":
@@ -97,6 +115,8 @@ def attach_data(
     body = data_dict(
         assessment, recommendation, decision, found, provider_name, safety_snapshot, notes
     )
+    if replayed is not None:
+        body["replay"] = {**replay_mod.to_dict(replayed), "words": replay_mod.words(replayed, now)}
     return replace(plan, steps=steps, risks=tuple(risks), undo=tuple(undo), data=body)
 
 

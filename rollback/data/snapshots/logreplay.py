@@ -74,6 +74,27 @@ class ComponentReplay:
         return [t for t in self.tables if t.reason]
 
 
+def describe(replays: tuple[ComponentReplay, ...], mark_id: str) -> list[str]:
+    """Lines per component and table: what was (or will be) kept and skipped, and why."""
+    lines = []
+    for r in replays:
+        lines.append(
+            f"  {r.component}: {r.to_mark} transaction(s) from the snapshot to mark {mark_id}; "
+            f"{r.after_mark} after it"
+        )
+        if not r.keep_writes:
+            why = f" ({r.note})" if r.note else ""
+            lines.append(f"    writes after the mark: not kept{why}")
+            continue
+        for t in r.tables:
+            if t.reason:
+                lines.append(f"    {t.table}: {t.skipped} skipped: {t.reason}")
+            else:
+                lines.append(f"    {t.table}: {t.kept} kept")
+        lines += [f"    schema change not replayed: {sql[:100]}" for sql in r.skipped_ddl]
+    return lines
+
+
 class Session(Protocol):
     """A component's log, read and checked before a restore; replayed into it after."""
 

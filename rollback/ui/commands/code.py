@@ -80,6 +80,14 @@ def plan(
     no_safety_snapshot: bool = typer.Option(
         False, "--no-safety-snapshot", help="Do not snapshot the current data before restoring."
     ),
+    keep_writes: bool = typer.Option(
+        False,
+        "--keep-writes",
+        help="After the replay to the bad deploy's mark, keep later writes to untouched tables.",
+    ),
+    no_replay: bool = typer.Option(
+        False, "--no-replay", help="Plain restore: do not replay the log to a deploy mark."
+    ),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="text | markdown | json (default: text; json with -o)"
     ),
@@ -109,6 +117,10 @@ def plan(
         push=push,
         stop_at_conflict=stop_at_conflict,
     )
+    if keep_writes and no_replay:
+        raise UsageError("--keep-writes needs the replay to a deploy mark: drop --no-replay")
+    if keep_writes and snapshot is None and data is None:
+        snapshot = "auto"  # keeping writes is about a restore: pair the data
     if snapshot is not None or data is not None:
         from rollback.data.pairing.attach import attach_data
 
@@ -118,6 +130,8 @@ def plan(
             snapshot=snapshot,
             data=data,
             safety_snapshot=not no_safety_snapshot,
+            keep_writes=keep_writes,
+            replay=not no_replay,
         )
     text = _format(the_plan, fmt)
     if output is not None:

@@ -161,21 +161,6 @@ def restore_to_mark(
 
 def replay_lines(replays: tuple[ComponentReplay, ...], mark: Mark) -> list[str]:
     """Per component and table: what was (or will be) kept and skipped, and why."""
-    lines = []
-    for r in replays:
-        lines.append(
-            f"  {r.component}: {r.to_mark} transaction(s) from the snapshot to mark {mark.id}; "
-            f"{r.after_mark} after it"
-        )
-        if not r.keep_writes:
-            why = f" ({r.note})" if r.note else ""
-            lines.append(f"    writes after the mark: not kept{why}")
-            continue
-        for t in r.tables:
-            if t.reason:
-                lines.append(f"    {t.table}: {t.skipped} skipped: {t.reason}")
-            else:
-                lines.append(f"    {t.table}: {t.kept} kept")
-        for sql in r.skipped_ddl:
-            lines.append(f"    schema change not replayed: {sql[:100]}")
-    return lines
+    from rollback.data.snapshots.logreplay import describe
+
+    return describe(replays, mark.id)
