@@ -141,3 +141,27 @@ def redis_url() -> Iterator[str]:
         yield f"redis://{REDIS_HOST}:6379/{db}"
     finally:
         candidate.flushdb()
+
+
+@pytest.fixture(scope="session")
+def binlog_server() -> Iterator[int]:
+    """A private MariaDB with ROW binary logging, shared by the session; yields its port."""
+    from tests.privateservers import mariadb_with_binlog, missing
+
+    why = missing("mariadb-install-db", "mariadbd", "mariadb", "mariadb-binlog")
+    if why:
+        _service_unavailable(f"a private MariaDB with binary logging needs {why}")
+    with mariadb_with_binlog() as port:
+        yield port
+
+
+@pytest.fixture
+def binlog_url(binlog_server: int) -> Iterator[str]:
+    """A fresh database on the private binlog server; yields its URL and drops it afterwards."""
+    name = f"rbtest_{uuid.uuid4().hex[:12]}"
+    base = ["mariadb", "-h127.0.0.1", f"-P{binlog_server}", "-uroot", "-e"]
+    subprocess.run([*base, f"CREATE DATABASE `{name}`"], check=True, capture_output=True)
+    try:
+        yield f"mysql://root@127.0.0.1:{binlog_server}/{name}"
+    finally:
+        subprocess.run([*base, f"DROP DATABASE IF EXISTS `{name}`"], check=True, capture_output=True)

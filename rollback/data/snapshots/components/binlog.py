@@ -95,7 +95,7 @@ def dump_flags(client: Client, *, mariadb: bool) -> tuple[list[str], str]:
         return [], "not recorded: log positions are read for MariaDB only"
     try:
         if client.rows("SELECT @@log_bin")[0][0] != "1":
-            return [], "not recorded: binary logging is off"
+            return [], "not recorded: binary logging is off on the server (log_bin)"
         client.rows("SHOW MASTER STATUS")  # needs BINLOG MONITOR; --master-data reads it
     except ProcessError as exc:
         return [], f"not recorded: {exc}"
