@@ -164,4 +164,6 @@ def binlog_url(binlog_server: int) -> Iterator[str]:
     try:
         yield f"mysql://root@127.0.0.1:{binlog_server}/{name}"
     finally:
-        subprocess.run([*base, f"DROP DATABASE IF EXISTS `{name}`"], check=True, capture_output=True)
+        subprocess.run(
+            [*base, f"DROP DATABASE IF EXISTS `{name}`"], check=True, capture_output=True
+        )

@@ -8,7 +8,10 @@ session, and stop and remove it at the end.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -40,14 +43,18 @@ def mariadb_with_binlog() -> Iterator[int]:
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     port = free_port()
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        ["mariadbd", "--no-defaults", f"--datadir={data}", f"--port={port}",
-         f"--socket={folder / 'sock'}", "--bind-address=127.0.0.1", "--log-bin=binlog",
-         "--binlog-format=ROW", "--server-id=1", "--user=root", "--skip-name-resolve",
-         "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M"],
-        stdout=log, stderr=subprocess.STDOUT,
+    log = folder / "server.log"
+    args = ["mariadbd", "--no-defaults", f"--datadir={data}", f"--port={port}",
+            f"--socket={folder / 'sock'}", "--bind-address=127.0.0.1", "--log-bin=binlog",
+            "--binlog-format=ROW", "--server-id=1", "--user=root", "--skip-name-resolve",
+            "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M"]  # fmt: skip
+    # started through a shell that exits at once: the server is not a child of the test
+    # process, whose own children some tests count (tests/snapshots/dbprobe.py)
+    started = subprocess.run(
+        ["sh", "-c", 'log="$1"; shift; "$@" >"$log" 2>&1 & echo $!', "sh", str(log), *args],
+        capture_output=True, text=True, check=True,
     )  # fmt: skip
+    pid = int(started.stdout.strip())
     try:
         for _ in range(300):
             probe = subprocess.run(
@@ -56,18 +63,32 @@ def mariadb_with_binlog() -> Iterator[int]:
             )  # fmt: skip
             if probe.returncode == 0:
                 break
-            if server.poll() is not None:
-                raise RuntimeError((folder / "server.log").read_text()[-2000:])
+            if not _alive(pid):
+                raise RuntimeError(log.read_text()[-2000:])
             time.sleep(0.1)
         else:
             raise RuntimeError("the private mariadbd did not start in 30 s")
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        _stop(pid)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _stop(pid: int) -> None:
+    """SIGTERM the server this module started (by its pid), then SIGKILL after 30 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    for _ in range(300):
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

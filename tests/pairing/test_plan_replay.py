@@ -10,7 +10,6 @@ with ROW binary logging, the real CLI (plan, apply), real deploy marks.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -85,12 +84,15 @@ def test_plan_shows_the_window_and_what_is_kept_and_apply_keeps_every_order(
 def test_without_a_usable_log_the_plan_is_a_plain_restore_and_says_why(
     repo: Repo, mysql_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target, sid, _, _ = release(repo, mysql_url)  # the shared server: binary logging off
+    target, _sid, _, _ = release(repo, mysql_url)  # the shared server: binary logging off
     shown = rollback(capsys, "plan", "--to", target, "--snapshot", "auto")
     assert shown.code == 0, shown.err
     assert "no replay to deploy mark" in shown.out
     assert "the snapshot has no binary log position: binary logging is off" in shown.out
-    assert "falls back to a plain restore of the snapshot: everything written since it is lost" in shown.out
+    assert (
+        "falls back to a plain restore of the snapshot: everything written since it is lost"
+        in shown.out
+    )
     assert "--to-mark" not in shown.out
     keep = rollback(capsys, "plan", "--to", target, "--snapshot", "auto", "--keep-writes")
     assert keep.code == 3

@@ -52,7 +52,11 @@ def table(url: str, name: str) -> list[str]:
 
 
 def order(url: str, note: str, customer: int = 1) -> None:
-    sql(url, f"INSERT INTO orders (customer_id, total, note, at) VALUES ({customer}, 5, '{note}', NOW(6))")
+    sql(
+        url,
+        "INSERT INTO orders (customer_id, total, note, at) "
+        f"VALUES ({customer}, 5, '{note}', NOW(6))",
+    )
 
 
 def deploy_bad_release(url: str) -> None:
@@ -91,7 +95,9 @@ def test_snapshot_and_mark_record_the_log_position_the_server_names(
     gtid = sql(binlog_url, f"SELECT BINLOG_GTID_POS('{found[0]}', {found[1]})").strip()
     assert details["binlog_gtid"] == gtid and gtid.startswith("0-1-")
     mark = create_mark(store, commit="a" * 40, branch="main", label=None)
-    assert mark.positions["shop"] == {k: details[k] for k in ("binlog_file", "binlog_pos", "binlog_gtid")}
+    assert mark.positions["shop"] == {
+        k: details[k] for k in ("binlog_file", "binlog_pos", "binlog_gtid")
+    }
     assert [m.id for m in list_marks(store.store)] == [mark.id]
     # the shared server logs nothing: its snapshots say so instead of holding a position
     plain = store_for(tmp_path / "plain", mysql_url)
@@ -199,7 +205,9 @@ def _url(store: LocalStore) -> str:
     return f"mysql://root@127.0.0.1:{u.port}/{u.database}"
 
 
-def test_refuses_when_binary_logging_is_off(tmp_path: Path, mysql_url: str, binlog_url: str) -> None:
+def test_refuses_when_binary_logging_is_off(
+    tmp_path: Path, mysql_url: str, binlog_url: str
+) -> None:
     sql(mysql_url, SCHEMA)
     store = store_for(tmp_path, mysql_url)
     sid = store.create("s").id
@@ -216,7 +224,10 @@ def test_refuses_a_gtid_gap_between_snapshot_and_now(tmp_path: Path, binlog_url:
     seq = int(sql(binlog_url, "SELECT @@gtid_binlog_pos").strip().split("-")[2])
     sql(binlog_url, f"SET gtid_seq_no = {seq + 100}; INSERT INTO orders (note) VALUES ('x')")
     message = refused(store, sid, mark)
-    assert f"GTID gap in the binary log after the snapshot: 0-1-{seq} is followed by 0-1-{seq + 100}" in message
+    assert (
+        f"GTID gap in the binary log after the snapshot: 0-1-{seq} is followed by 0-1-{seq + 100}"
+        in message
+    )
 
 
 def test_refuses_a_replica_whose_lag_is_unknown(tmp_path: Path, binlog_url: str) -> None:
