@@ -111,8 +111,11 @@ def run(mb: int, seconds: float) -> dict[str, object]:
         time.sleep(seconds)
         mark = create_mark(store, commit="0" * 40, branch="main", label="deploy")
         catalog_at_mark = checksum(port)
-        mysql(port, "ALTER TABLE catalog_product ADD COLUMN weight INT NOT NULL DEFAULT 0;"
-                    "UPDATE catalog_product SET price = price * 2, weight = 1 WHERE id % 10 = 0")  # fmt: skip
+        migration = (
+            "ALTER TABLE catalog_product ADD COLUMN weight INT NOT NULL DEFAULT 0;"
+            "UPDATE catalog_product SET price = price * 2, weight = 1 WHERE id % 10 = 0"
+        )
+        mysql(port, migration)
         writer.wait()
         written = counts(port)
         since = {t: written[t] - before[t] for t in written}

@@ -7,8 +7,8 @@ shows what they return; decides nothing.
 
 from __future__ import annotations
 
+import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -21,33 +21,21 @@ if TYPE_CHECKING:
     from rollback.data.snapshots.logreplay import ComponentReplay
 
 
-def _local(repo: Path | None, provider: str | None) -> LocalStore:
-    from rollback.data.snapshots.local import LocalStore
-    from rollback.ui.commands.snapshot import _open
-
-    _, store = _open(repo, provider)
-    if not isinstance(store, LocalStore):
-        raise UsageError(
-            f"deploy marks need the local store's database services, not {store.name}",
-            hint="configure services in [tool.rollback.local] and use --provider local",
-        )
-    return store
-
-
 def mark_json(mark: Mark) -> dict[str, Any]:
     return mark.to_dict()
 
 
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def mark_checkpoint(
-    repo: Path | None, provider: str | None, label: str | None, *, as_json: bool
+    store: LocalStore, commit: str | None, branch: str | None, label: str | None, *, as_json: bool
 ) -> None:
     """Record the current commit and the databases' log positions, with no dump."""
     from rollback.data.marks import create_mark
-    from rollback.ui.commands.snapshot import _print_json, git_head
     from rollback.ui.render import console, error_console
 
-    store = _local(repo, provider)
-    commit, branch = git_head(store.settings.root)
     if commit is None:
         raise UsageError(
             f"a deploy mark records the current commit, but {store.settings.root} has none",
@@ -73,16 +61,12 @@ def _where(p: dict[str, str]) -> str:
     return next(iter(p.values()), "no position")
 
 
-def marks(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-    repo: Path | None = typer.Option(None, "--repo", "-C", help="The project folder."),
-) -> None:
+def show_marks(store: LocalStore, *, as_json: bool) -> None:
     """List the deploy marks (checkpoint --mark-only), newest first."""
     from rollback.data.marks import list_marks
-    from rollback.ui.commands.snapshot import _print_json
     from rollback.ui.render import console
 
-    found = list_marks(_local(repo, "local").store)
+    found = list_marks(store.store)
     if as_json:
         _print_json([mark_json(m) for m in found])
         return
@@ -99,7 +83,9 @@ def marks(
 
 
 def restore_to_mark(
-    repo: Path | None,
+    store: LocalStore,
+    commit: str | None,
+    branch: str | None,
     snapshot_id: str,
     mark_id: str | None,
     *,
@@ -112,13 +98,11 @@ def restore_to_mark(
     from rollback.data.marks import get_mark
     from rollback.data.snapshots import pitr
     from rollback.data.snapshots.lock import sigterm_as_interrupt
-    from rollback.ui.commands.snapshot import _print_json, git_head
     from rollback.ui.render import console
     from rollback.ui.render_snapshots import progress_display, restore_json
 
     if mark_id is None:
         raise UsageError("--keep-writes needs --to-mark MARK: the writes kept are those after it")
-    store = _local(repo, "local")
     store.get(snapshot_id)
     mark = get_mark(store.store, mark_id)
     preview = pitr.preview(store, snapshot_id, mark.positions, keep_writes=keep_writes)
@@ -131,7 +115,6 @@ def restore_to_mark(
         for line in replay_lines(preview, mark):
             console().print(line, markup=False)
         typer.confirm(f"Restore snapshot {snapshot_id}, then replay to mark {mark.id}?", abort=True)
-    commit, branch = git_head(store.settings.root)
     with sigterm_as_interrupt(), progress_display() as progress:
         result, done = pitr.restore_to_mark(
             store,

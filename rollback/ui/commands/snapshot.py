@@ -167,7 +167,8 @@ def checkpoint(
     if mark_only:  # issue 14: a deploy mark (rollback/ui/commands/marks.py)
         from rollback.ui.commands.marks import mark_checkpoint
 
-        mark_checkpoint(repo, provider, label, as_json=as_json)
+        store = _local_store(repo, provider)
+        mark_checkpoint(store, *git_head(store.settings.root), label, as_json=as_json)
         return
     _report_created(_create(repo, provider, label, require_git=True), as_json, "Checkpoint")
 
@@ -193,8 +194,10 @@ def restore(
     if to_mark is not None or keep_writes:  # issue 14 (rollback/ui/commands/marks.py)
         from rollback.ui.commands.marks import restore_to_mark
 
+        store = _local_store(repo, provider)
         restore_to_mark(
-            repo,
+            store,
+            *git_head(store.settings.root),
             snapshot_id,
             to_mark,
             keep_writes=keep_writes,
@@ -302,10 +305,28 @@ def prune(
             console().print(f"removed {name}", markup=False)
 
 
+def _local_store(repo: Path | None, provider: str | None) -> Any:
+    """The local store: deploy marks and replays need its database services."""
+    from rollback.data.snapshots.local import LocalStore
+
+    _, store = _open(repo, provider)
+    if not isinstance(store, LocalStore):
+        raise UsageError(
+            f"deploy marks need the local store's database services, not {store.name}",
+            hint="configure services in [tool.rollback.local] and use --provider local",
+        )
+    return store
+
+
+@snapshot_app.command("marks")
+def marks(as_json: bool = JsonOpt, repo: Path | None = RepoOpt) -> None:
+    """List the deploy marks (checkpoint --mark-only), newest first."""
+    from rollback.ui.commands.marks import show_marks
+
+    show_marks(_local_store(repo, "local"), as_json=as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``snapshot`` (with its subcommands) and ``checkpoint``."""
-    from rollback.ui.commands.marks import marks
-
-    snapshot_app.command("marks")(marks)
     app.add_typer(snapshot_app, name="snapshot")
     app.command("checkpoint")(checkpoint)
