@@ -15,6 +15,19 @@ if TYPE_CHECKING:
     from rollback.git.history import CommitInfo, History
     from rollback.plan import Plan
     from rollback.run.journal import Journal
+    from rollback.ui.lines import Line
+
+
+class _Output:
+    quiet = False  # --quiet: no progress, notes or hints; results and errors still print
+
+
+def set_quiet(value: bool) -> None:
+    _Output.quiet = value
+
+
+def is_quiet() -> bool:
+    return _Output.quiet
 
 
 def console() -> Console:
@@ -24,9 +37,17 @@ def console() -> Console:
 
 
 def error_console() -> Console:
+    """stderr: errors (always) and progress."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def notice_console() -> Console:
+    """stderr for notes and hints: silent under --quiet."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, quiet=_Output.quiet)
 
 
 # -- history -----------------------------------------------------------------------------------
@@ -125,39 +146,70 @@ def history_json(history: History) -> dict[str, Any]:
 # -- plans -------------------------------------------------------------------------------------
 
 SHOWN_COMMITS = 20
+ALL_PARTS = frozenset({"commits", "data"})
 
 
-def plan_text(plan: Plan) -> str:
-    """The plan as plain text for a terminal: what is undone, every step, risks, undo."""
+def plan_lines(plan: Plan, *, shown: frozenset[str] = frozenset()) -> list[Line]:
+    """The plan for a terminal: header, commits, the data recommendation, steps, risks, undo.
+
+    ``shown``: parts the user has already seen on this screen (the wizard shows the undone
+    commits and the data assessment before it asks): each is summed up in one line instead of
+    being printed twice.
+    """
+    from rollback.ui.lines import blank, command, item, prose
+
+    target = plan.target_ref if plan.target_ref != plan.target else plan.target[:10]
     lines = [
-        f"Rollback plan {plan.id}: {plan.strategy} on {plan.branch}",
-        f"  from {plan.head[:10]} (current head) to {plan.target[:10]} ({plan.target_ref})",
-        "",
+        prose(f"Rollback plan {plan.id}: {plan.strategy} on {plan.branch}", style="bold"),
+        prose(f"from {plan.head[:10]} (current head) to {plan.target[:10]} ({target})", 2),
     ]
     verb = "reverted" if plan.strategy == "revert-selected" else "undone"
-    lines.append(f"Commits {verb} ({len(plan.commits)}):")
-    for c in plan.commits[:SHOWN_COMMITS]:
-        marks = " ".join(m for m, on in (("[merge]", c.merge), ("[data]", c.touches_data)) if on)
-        lines.append(f"  {c.sha[:10]} {c.subject}{'  ' + marks if marks else ''}")
-    if len(plan.commits) > SHOWN_COMMITS:
-        lines.append(f"  ... and {len(plan.commits) - SHOWN_COMMITS} more")
-    lines += ["", "Steps:"]
-    for i, step in enumerate(plan.steps, 1):
-        lines.append(f"  {i}. {step.title}")
-        lines += [f"       $ {cmd}" for cmd in step.commands]
-    if plan.conflicts:
-        lines += ["", "Predicted conflicts:"]
-        for sha, files in plan.conflicts.items():
-            lines.append(f"  {sha[:10]}: {', '.join(files)}")
+    if "commits" in shown:
+        lines.append(prose(f"{len(plan.commits)} commit(s) {verb}, as listed above", 2))
+    else:
+        lines += [blank(), prose(f"Commits {verb} ({len(plan.commits)}):")]
+        for c in plan.commits[:SHOWN_COMMITS]:
+            marks = [m for m, on in (("[merge]", c.merge), ("[data]", c.touches_data)) if on]
+            lines.append(prose(" ".join([c.sha[:10], c.subject, *marks]), 2, hang=11))
+        if len(plan.commits) > SHOWN_COMMITS:
+            lines.append(prose(f"... and {len(plan.commits) - SHOWN_COMMITS} more", 2))
     if plan.data:
-        from rollback.ui.render_pairing import data_lines
+        from rollback.ui.render_pairing import data_lines, decision_line
 
-        lines += data_lines(plan.data)
-    lines += ["", "Risks:"]
-    lines += [f"  - {r}" for r in plan.risks] or ["  - none found"]
-    lines += ["", "Undo:"]
-    lines += [f"  - {u}" for u in plan.undo]
-    return "\n".join(lines) + "\n"
+        if "data" in shown:
+            lines.append(prose(decision_line(plan.data), 2))
+        else:  # the recommendation before the steps that carry it out
+            lines += [text_line(text) for text in data_lines(plan.data)]
+    lines += [blank(), prose("Steps:")]
+    for i, step in enumerate(plan.steps, 1):
+        lines.append(prose(f"{i}. {step.title}", 2, hang=3))
+        for cmd in step.commands:  # "# ...": a remark, not something to type
+            lines.append(prose(f"({cmd[2:]})", 5) if cmd.startswith("# ") else command(cmd, 5))
+    if plan.conflicts:
+        lines += [blank(), prose("Predicted conflicts:")]
+        for sha, files in plan.conflicts.items():
+            lines.append(prose(f"{sha[:10]}: {', '.join(files)}", 2, hang=12))
+    lines += [blank(), prose("Risks:")]
+    lines += [x for r in plan.risks for x in item(r)] or [prose("- none found", 2)]
+    lines += [blank(), prose("Undo:")]
+    lines += [x for u in plan.undo for x in item(u)]
+    return lines
+
+
+def text_line(text: str) -> Line:
+    """A pre-formatted text line (``render_pairing``): its leading spaces are its indent."""
+    from rollback.ui.lines import prose
+
+    body = text.lstrip(" ")
+    hang = 2 if body.startswith("- ") else 4
+    return prose(body, len(text) - len(body), hang=hang)
+
+
+def plan_text(plan: Plan, width: int | None = None) -> str:
+    """The plan as plain text; prose folded to ``width`` (None: one line per item)."""
+    from rollback.ui.lines import render
+
+    return render(plan_lines(plan), width)
 
 
 def status_text(journal: Journal) -> str:

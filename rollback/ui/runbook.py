@@ -166,8 +166,5 @@ def _undo(plan: Plan) -> list[str]:
             "- Data: `rollback snapshot restore <safety snapshot id>` (the run prints the id; "
             "`rollback snapshot list` shows it too)"
         )
-    lines.append(
-        f"- The old head stays reachable as `{plan.safety_ref}`: "
-        f"`git reset --keep {plan.head}` by hand, before anything is pushed"
-    )
+    lines.append(f"- The old head stays reachable as `{plan.safety_ref}`, even after `git gc`")
     return lines

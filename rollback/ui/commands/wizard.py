@@ -162,8 +162,9 @@ def demo(
         from rollback.ui.execview import snapshot_ids
 
         safety = snapshot_ids(outcome.journal).get("safety-snapshot")
-        text = what_to_look_at(built.path, outcome.plan.id, safety)
-        out.print(text, markup=False, end="", soft_wrap=True)
+        from rollback.ui.lines import show
+
+        show(out, what_to_look_at(built.path, outcome.plan.id, safety))
 
 
 def register(app: typer.Typer) -> None:

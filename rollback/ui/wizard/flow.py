@@ -7,6 +7,7 @@ tests drive it with scripted answers below the UI. Nothing changes before "Run i
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
@@ -73,13 +74,22 @@ def run_wizard(
         # read once, however many searches miss the listed rows
         deeper = cache(partial(read_history, repo, rules, limit=SEARCH_DEPTH))
         selection = choose_target(prompter, history, side, out, deeper)  # b
+    seen: set[str] = set()  # parts of the plan shown on the way: not printed twice at the end
     plan = _plan_code(  # c, e
-        repo, prompter, flags, selection, out, project=project, now=now, plan_id=plan_id
+        repo, prompter, flags, selection, out, project=project, now=now, plan_id=plan_id, seen=seen
     )
     plan = choose_data(  # d
-        repo, plan, side, prompter, flags, out, project=project, preferred=selection.snapshot
+        repo,
+        plan,
+        side,
+        prompter,
+        flags,
+        out,
+        project=project,
+        preferred=selection.snapshot,
+        seen=seen,
     )
-    return _finish(repo, plan, prompter, flags, out, provider=side.name)  # f
+    return _finish(repo, plan, prompter, flags, out, provider=side.name, seen=frozenset(seen))
 
 
 def _warn_if_busy(repo: GitRepo, out: Console) -> None:
@@ -109,6 +119,7 @@ def _plan_code(
     project: Project,
     now: datetime | None,
     plan_id: str | None,
+    seen: set[str],
 ) -> Plan:
     """Strategy (c) and push (e), then the code plan from the shared planner."""
     from rollback.code.planner import Target, make_plan, undone_history
@@ -134,6 +145,7 @@ def _plan_code(
                 strategy = next(c.strategy for c in found if c.allowed)
             else:
                 describe_undone(undone, out)
+                seen.add("commits")
                 options = strategy_options(found, min(out.width, 120))
                 strategy = prompter.select("Which strategy?", options)
         if strategy == "revert-selected":
@@ -208,12 +220,14 @@ def _finish(
     out: Console,
     *,
     provider: str | None,
+    seen: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Show the whole plan (f), then run it, save the runbook, or cancel."""
-    from rollback.ui.render import plan_text
+    from rollback.ui.lines import show
+    from rollback.ui.render import plan_lines
 
     out.print()
-    out.print(plan_text(plan), markup=False, end="")
+    show(out, plan_lines(plan, shown=seen))
     saved: tuple[Path, ...] = ()
     if flags.save_runbook is not None:
         saved = save_runbook(plan, flags.save_runbook)
@@ -237,10 +251,14 @@ def _finish(
         if action == "save":
             name = prompter.text("Save the runbook to:", default=f"rollback-{plan.id}.md")
             saved = save_runbook(plan, Path(name).expanduser())
-            out.print(
-                f"Runbook saved to {saved[0]}; run it later with: rollback apply {saved[1]}",
-                markup=False,
-                soft_wrap=True,
+            from rollback.ui.lines import command, prose
+
+            show(
+                out,
+                [
+                    prose(f"Runbook saved to {saved[0]}; run it later with:"),
+                    command(f"rollback apply {shlex.quote(str(saved[1]))}", 2),
+                ],
             )
             return Outcome("saved", plan, saved=saved)
     from rollback.run.execute import apply_plan
