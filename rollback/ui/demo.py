@@ -243,8 +243,8 @@ def _checkpoint(b: _Builder, tag: str, when: datetime) -> str:
     return store.create(f"release-{tag}", commit=commit, branch="main").id
 
 
-def what_to_look_at(path: Path, plan_id: str, safety_snapshot: str | None) -> list[Line]:
-    """The closing words of the demo: where to look, and how to undo what just ran."""
+def what_to_look_at(path: Path) -> list[Line]:
+    """The closing words of the demo: where to look (the run's summary said how to undo it)."""
     from rollback.ui.lines import command, prose
 
     lines = [
@@ -253,9 +253,5 @@ def what_to_look_at(path: Path, plan_id: str, safety_snapshot: str | None) -> li
         command("rollback timeline", 2, note="releases, checkpoints and this rollback"),
         command("rollback status", 2, note="what ran, step by step"),
         command("rollback snapshot list", 2, note="the checkpoints and the safety snapshot"),
-        prose("Undo it all (code, and data from the safety snapshot):"),
-        command(f"rollback undo --yes {plan_id}", 2),
     ]
-    if safety_snapshot:
-        lines.append(prose(f"(the data before the rollback is safety snapshot {safety_snapshot})"))
     return lines

@@ -158,10 +158,10 @@ def plan_lines(plan: Plan, *, shown: frozenset[str] = frozenset()) -> list[Line]
     """
     from rollback.ui.lines import blank, command, item, prose
 
-    target = plan.target_ref if plan.target_ref != plan.target else plan.target[:10]
+    named = "" if plan.target.startswith(plan.target_ref) else f" ({plan.target_ref})"
     lines = [
         prose(f"Rollback plan {plan.id}: {plan.strategy} on {plan.branch}", style="bold"),
-        prose(f"from {plan.head[:10]} (current head) to {plan.target[:10]} ({target})", 2),
+        prose(f"from {plan.head[:10]} (current head) to {plan.target[:10]}{named}", 2),
     ]
     verb = "reverted" if plan.strategy == "revert-selected" else "undone"
     if "commits" in shown:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import ExitCode, OperationError, RefusedError, UsageError
+from rollback.ui.render import is_quiet
 
 if TYPE_CHECKING:
     from rollback.config import Config
@@ -136,11 +137,22 @@ def _report_created(snap: Any, as_json: bool, what: str) -> None:
     if as_json:
         _print_json(snapshot_json(snap))
         return
+    if is_quiet():  # the id alone, for scripts: ID=$(rollback checkpoint -q)
+        print(snap.id)
+        return
+    from rollback.ui.lines import command, prose, show
+
     code = f"; code at {snap.commit[:10]}" if snap.commit else ""
     code += f" ({snap.branch})" if snap.commit and snap.branch else ""
     parts = ", ".join(snap.components) or snap.provider
-    console().print(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}", markup=False)
-    console().print(f"  restore it with: rollback snapshot restore {snap.id}", markup=False)
+    show(
+        console(),
+        [
+            prose(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}"),
+            prose("restore it with:", 2),
+            command(f"rollback snapshot restore {snap.id}", 4),
+        ],
+    )
 
 
 @snapshot_app.command("create")
@@ -205,12 +217,24 @@ def restore(
     if as_json:
         _print_json(restore_json(result))
         return
+    if is_quiet():  # the safety snapshot's id alone: what undoes the restore
+        if result.safety_snapshot is not None:
+            print(result.safety_snapshot.id)
+        return
+    from rollback.ui.lines import command, prose, show
+
     out = console()
     out.print(f"Restored snapshot {result.snapshot.id}.", markup=False)
     if result.safety_snapshot is not None:
         sid = result.safety_snapshot.id
-        out.print(f"  safety snapshot of the data before: {sid}", markup=False)
-        out.print(f"  to undo this restore, run: rollback snapshot restore {sid}", markup=False)
+        show(
+            out,
+            [
+                prose(f"safety snapshot of the data before: {sid}", 2),
+                prose("to undo this restore, run:", 2),
+                command(f"rollback snapshot restore {sid}", 4),
+            ],
+        )
     else:
         error_console().print(
             "  no safety snapshot was taken (--no-safety-snapshot): "

@@ -159,12 +159,9 @@ def demo(
     )
     outcome = start_wizard(built.path, WizardFlags())
     if outcome.journal is not None:
-        from rollback.ui.execview import snapshot_ids
-
-        safety = snapshot_ids(outcome.journal).get("safety-snapshot")
         from rollback.ui.lines import show
 
-        show(out, what_to_look_at(built.path, outcome.plan.id, safety))
+        show(out, what_to_look_at(built.path))
 
 
 def register(app: typer.Typer) -> None:
