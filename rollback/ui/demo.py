@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 CONFIG = """\
 # rollback settings of the demo shop (see docs/config.md)
-[tool.rollback.local]
+[local]
 paths = ["pub/media"]
 services = [{ name = "shop", kind = "sqlite", url = "sqlite:///var/shop.sqlite" }]
 """

@@ -73,17 +73,16 @@ def git_head(root: Path) -> tuple[str | None, str | None]:
 
 
 def _open(repo: Path | None, provider: str | None) -> tuple[Config, Provider]:
-    from rollback.config import load_config
-    from rollback.data.snapshots.registry import open_provider
+    from rollback.data.project import load_project
 
-    config = load_config(project_root(repo))
-    return config, open_provider(config, provider, notify=_notice)
+    project = load_project(project_root(repo))  # refuses unknown settings
+    return project.config, project.provider(provider, notify=_notice)
 
 
 def _notice(line: str) -> None:
-    from rollback.ui.render import error_console
+    from rollback.ui.render import notice_console
 
-    error_console().print(line, markup=False, highlight=False)
+    notice_console().print(line, markup=False, highlight=False)
 
 
 def _print_json(data: Any) -> None:
