@@ -171,10 +171,9 @@ def load_config(root: Path) -> Config:
 # -- line numbers --------------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*\[\[?\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(
-    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
-)
-_PART = re.compile(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""")
+_ONE = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""  # a bare or quoted key
+_KEY = re.compile(rf"^\s*({_ONE}(?:\s*\.\s*{_ONE})*)\s*=")
+_PART = re.compile(_ONE)
 
 
 def _parts(dotted: str) -> tuple[str, ...]:
