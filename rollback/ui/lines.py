@@ -35,6 +35,7 @@ class Line:
     command: bool = False
     style: str | None = None
     note: str = ""  # a command's role, printed after it as a shell comment ("# undo")
+    whole: bool = False  # never folded (a row that starts with an id)
 
 
 def prose(text: str, indent: int = 0, *, hang: int = 2, style: str | None = None) -> Line:
@@ -81,7 +82,7 @@ def fold(lines: Iterable[Line], width: int | None) -> list[str]:
         pad = " " * line.indent
         if line.command:
             out.append(f"{pad}$ {line.text}" + (f"  # {line.note}" if line.note else ""))
-        elif width is None or not line.text or len(pad) + len(line.text) <= width:
+        elif width is None or line.whole or not line.text or len(pad) + len(line.text) <= width:
             out.append(pad + line.text)
         else:
             out += textwrap.wrap(

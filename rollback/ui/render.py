@@ -53,7 +53,14 @@ def notice_console() -> Console:
 # -- history -----------------------------------------------------------------------------------
 
 
-def history_table(history: History, width: int = 80) -> Table:
+def _marked(c: CommitInfo, checkpoints: dict[str, list[str]]) -> list[str]:
+    """The checkpoints that recorded ``c`` (a listing may shorten the sha)."""
+    return [i for sha, ids in checkpoints.items() if c.sha.startswith(sha) for i in ids]
+
+
+def history_table(
+    history: History, width: int = 80, checkpoints: dict[str, list[str]] | None = None
+) -> Table:
     """The annotated first-parent history as a rich table, fitted to ``width`` columns.
 
     The sha, date and flags keep their full width: they are what a user copies and scans.
@@ -63,7 +70,8 @@ def history_table(history: History, width: int = 80) -> Table:
     """
     from rich.table import Table
 
-    rows = [(c, flags(c)) for c in history.commits]
+    marks = checkpoints or {}
+    rows = [(c, flags(c, checkpoint=bool(_marked(c, marks)))) for c in history.commits]
     sha_w = max([len(c.short) for c in history.commits] or [6])
     flags_w = max([len(f) for _, f in rows] + [5])
     author_w = min(18, max([len(c.author) for c in history.commits] + [6]))
@@ -103,7 +111,7 @@ def _decorated(c: CommitInfo, skip: set[str | None]) -> Text:
     return Text.assemble((f"({refs}) ", "cyan") if refs else "", c.subject)
 
 
-def flags(c: CommitInfo) -> str:
+def flags(c: CommitInfo, *, checkpoint: bool = False) -> str:
     parts = []
     if c.is_merge:
         parts.append("merge")
@@ -113,10 +121,15 @@ def flags(c: CommitInfo) -> str:
         parts.append("local")
     if c.touches_data:
         parts.append("data")
+    if checkpoint:
+        parts.append("checkpoint")
     return " ".join(parts)
 
 
-def history_json(history: History) -> dict[str, Any]:
+def history_json(
+    history: History, checkpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    marks = checkpoints or {}
     return {
         "branch": history.branch,
         "head": history.head,
@@ -137,6 +150,7 @@ def history_json(history: History) -> dict[str, Any]:
                 "pushed": c.pushed,
                 "touches_data": c.touches_data,
                 "data_files": list(c.data_files),
+                "checkpoints": _marked(c, marks),
             }
             for c in history.commits
         ],

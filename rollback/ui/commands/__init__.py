@@ -10,6 +10,7 @@ def register(app: typer.Typer) -> None:
 
     code.register(app)
     snapshot.register(app)
-    from rollback.ui.commands import wizard
+    from rollback.ui.commands import timeline, wizard
 
+    timeline.register(app)
     wizard.register(app)

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import UsageError
+from rollback.ui.render import console
 
 if TYPE_CHECKING:
+    from rollback.data.project import Project
     from rollback.git.repo import GitRepo
     from rollback.plan import Plan
 
@@ -44,18 +46,40 @@ def log(
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     repo = _open(repo_path)
-    history = read_history(repo, load_project(repo.root).rules, limit=limit)
+    project = load_project(repo.root)
+    history = read_history(repo, project.rules, limit=limit)
+    marks = _checkpoints(project)
     if as_json:
-        print(json.dumps(history_json(history), indent=2))
+        print(json.dumps(history_json(history, marks), indent=2))
         return
     out = console()
     where = history.branch or "detached HEAD"
     upstream = f" (upstream {history.upstream})" if history.upstream else ""
     presets = f"; migrations: {', '.join(history.presets)}" if history.presets else ""
     out.print(f"{where}{upstream}{presets}", style="bold", markup=False)
-    out.print(history_table(history, out.width))
+    out.print(history_table(history, out.width, marks))
     if not history.complete:
         out.print(f"... older commits not shown (--limit {limit})", style="dim", markup=False)
+
+
+def _checkpoints(project: Project) -> dict[str, list[str]]:
+    """Commit -> the checkpoints that recorded it (none when the snapshots cannot be listed:
+    the history is what ``log`` is for)."""
+    from rollback.data.timeline import snapshot_kind
+    from rollback.errors import RollbackError
+    from rollback.ui.wizard.context import provider_configured
+
+    if not provider_configured(project.config) and not (project.root / ".rollback").is_dir():
+        return {}
+    try:
+        snapshots = project.provider().list()
+    except RollbackError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for s in snapshots:
+        if s.commit and snapshot_kind(s) in ("checkpoint", "mark"):
+            found.setdefault(s.commit, []).append(s.id)
+    return found
 
 
 def plan(
@@ -119,7 +143,7 @@ def plan(
             data=data,
             safety_snapshot=not no_safety_snapshot,
         )
-    text = _format(the_plan, fmt)
+    text = _format(the_plan, fmt, repo)
     if output is not None:
         _write(output, text)
         print(f"plan {the_plan.id} written to {output}", file=sys.stderr)
@@ -184,16 +208,19 @@ def _run(repo: GitRepo, the_plan: Plan, *, yes: bool, show: bool) -> None:
     print(f"undo with: rollback undo {the_plan.id}")
 
 
-def _format(the_plan: Plan, fmt: str) -> str:
+def _format(the_plan: Plan, fmt: str, repo: GitRepo) -> str:
     if fmt == "json":
         return the_plan.to_json()
     if fmt == "markdown":
         from rollback.ui.runbook import plan_markdown
+        from rollback.ui.wizard.flow import runbook_timeline
 
-        return plan_markdown(the_plan)
+        return plan_markdown(the_plan, runbook_timeline(repo, the_plan))
     from rollback.ui.render import plan_text
 
-    return plan_text(the_plan)
+    # at a terminal, prose folds at words to its width; commands stay whole on their lines
+    width = console().width if sys.stdout.isatty() else None
+    return plan_text(the_plan, width)
 
 
 def _write(path: Path, text: str) -> None:

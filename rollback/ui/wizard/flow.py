@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from rollback.data.project import Project
+    from rollback.data.timeline import Timeline
     from rollback.git.repo import GitRepo
     from rollback.plan import Plan
     from rollback.run.journal import Journal
@@ -64,7 +65,10 @@ def run_wizard(
     rules = project.rules
     history = read_history(repo, rules, limit=limit)
     side = load_data_side(project)
-    out.print(context_panel(repo, history, side))  # a
+    from rollback.run.timeline import gather
+
+    timeline = gather(repo, project, snapshots=side.snapshots, history=history, now=now)
+    out.print(context_panel(repo, history, side, timeline))  # a
     _warn_if_busy(repo, out)
     if flags.commits:
         selection = Selection(commits=flags.commits, label="the given commits")
@@ -197,19 +201,30 @@ def _plan_code(
     return build(stop)
 
 
-def save_runbook(plan: Plan, path: Path) -> tuple[Path, Path]:
+def save_runbook(plan: Plan, path: Path, repo: GitRepo | None = None) -> tuple[Path, Path]:
     """Write the Markdown runbook to ``path`` and the plan JSON next to it (for apply)."""
     from rollback.ui.runbook import plan_markdown
 
+    timeline = runbook_timeline(repo, plan) if repo is not None else None
     json_path = (
         path.with_suffix(".json") if path.suffix != ".json" else path.with_suffix(".plan.json")
     )
     try:
-        path.write_text(plan_markdown(plan), encoding="utf-8")
+        path.write_text(plan_markdown(plan, timeline), encoding="utf-8")
         json_path.write_text(plan.to_json(), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot write the runbook ({exc.strerror})") from exc
     return path, json_path
+
+
+def runbook_timeline(repo: GitRepo, plan: Plan) -> Timeline:
+    """The timeline a runbook shows: from a little before the target, fits against it."""
+    from rollback.data.project import load_project
+    from rollback.run.timeline import gather
+
+    limit = len(plan.commits) + 10 if plan.strategy != "revert-selected" else 30
+    target = plan.target if plan.strategy != "revert-selected" else None
+    return gather(repo, load_project(repo.root), limit=limit, target=target)
 
 
 def _finish(
@@ -230,7 +245,7 @@ def _finish(
     show(out, plan_lines(plan, shown=seen))
     saved: tuple[Path, ...] = ()
     if flags.save_runbook is not None:
-        saved = save_runbook(plan, flags.save_runbook)
+        saved = save_runbook(plan, flags.save_runbook, repo)
         out.print(
             f"Runbook saved to {saved[0]} (plan for rollback apply: {saved[1]})",
             markup=False,
@@ -250,7 +265,7 @@ def _finish(
             raise Cancelled()
         if action == "save":
             name = prompter.text("Save the runbook to:", default=f"rollback-{plan.id}.md")
-            saved = save_runbook(plan, Path(name).expanduser())
+            saved = save_runbook(plan, Path(name).expanduser(), repo)
             from rollback.ui.lines import command, prose
 
             show(
