@@ -101,8 +101,14 @@ def snapshot_event(s: Snapshot, history: History, target: str, now: datetime) ->
         "size_bytes": s.size_bytes,
         "safety_for": s.extra.get("safety_for"),
     }
-    return Event(s.created_at.astimezone(timezone.utc), snapshot_kind(s), s.id, s.label or "",
-                 p.commit, facts)  # fmt: skip
+    return Event(
+        s.created_at.astimezone(timezone.utc),
+        snapshot_kind(s),
+        s.id,
+        s.label or "",
+        p.commit,
+        facts,
+    )
 
 
 def run_event(r: PastRun) -> Event:
@@ -110,8 +116,14 @@ def run_event(r: PastRun) -> Event:
     title = f"{r.strategy} of {r.branch} to {to}: {r.status}"
     if r.after and r.status in ("completed", "undone"):
         title += f" ({r.branch} was at {r.before[:10]}, then {r.after[:10]})"
-    facts = {"status": r.status, "strategy": r.strategy, "branch": r.branch, "before": r.before,
-             "after": r.after, "target": r.target}  # fmt: skip
+    facts = {
+        "status": r.status,
+        "strategy": r.strategy,
+        "branch": r.branch,
+        "before": r.before,
+        "after": r.after,
+        "target": r.target,
+    }
     return Event(r.started_at.astimezone(timezone.utc), "run", r.id, title, r.target, facts)
 
 
@@ -134,8 +146,15 @@ def build_timeline(
             events.append(snapshot_event(s, history, goal, now))
     events += [run_event(r) for r in runs if oldest is None or r.started_at >= oldest]
     events.sort(key=lambda e: (e.at, -KINDS.index(e.kind), e.ref), reverse=True)
-    return Timeline(history.branch, history.head, goal, target_ref, tuple(events),
-                    history.complete, tuple(notes))  # fmt: skip
+    return Timeline(
+        history.branch,
+        history.head,
+        goal,
+        target_ref,
+        tuple(events),
+        history.complete,
+        tuple(notes),
+    )
 
 
 def checkpointed(timeline: Timeline) -> dict[str, list[str]]:

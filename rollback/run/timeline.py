@@ -28,8 +28,19 @@ def past_runs(repo: GitRepo) -> list[PastRun]:
     for j in journal.all_runs(repo.git_dir):
         p = j.plan
         started = datetime.fromisoformat(j.started_at)
-        runs.append(PastRun(p.id, started, j.status, p.strategy, p.branch, p.head, j.after,
-                            p.target, p.target_ref))  # fmt: skip
+        runs.append(
+            PastRun(
+                p.id,
+                started,
+                j.status,
+                p.strategy,
+                p.branch,
+                p.head,
+                j.after,
+                p.target,
+                p.target_ref,
+            )
+        )
     return runs
 
 

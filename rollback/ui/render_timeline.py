@@ -17,12 +17,33 @@ if TYPE_CHECKING:
 
     from rollback.data.timeline import Event, Timeline
 
-GLYPHS = {"run": "↺", "mark": "◇", "checkpoint": "■", "snapshot": "□", "release": "◆",
-          "migration": "▲", "commit": "·"}  # fmt: skip
-ASCII = {"run": "R", "mark": "m", "checkpoint": "#", "snapshot": "o", "release": "*",
-         "migration": "^", "commit": "."}  # fmt: skip
-STYLES = {"run": "magenta", "mark": "cyan", "checkpoint": "green", "snapshot": "green",
-          "release": "bold yellow", "migration": "red", "commit": None}  # fmt: skip
+GLYPHS = {
+    "run": "↺",
+    "mark": "◇",
+    "checkpoint": "■",
+    "snapshot": "□",
+    "release": "◆",
+    "migration": "▲",
+    "commit": "·",
+}
+ASCII = {
+    "run": "R",
+    "mark": "m",
+    "checkpoint": "#",
+    "snapshot": "o",
+    "release": "*",
+    "migration": "^",
+    "commit": ".",
+}
+STYLES = {
+    "run": "magenta",
+    "mark": "cyan",
+    "checkpoint": "green",
+    "snapshot": "green",
+    "release": "bold yellow",
+    "migration": "red",
+    "commit": None,
+}
 GUTTER = 19  # "HH:MM g label      "
 
 
@@ -63,7 +84,7 @@ def timeline_lines(t: Timeline, width: int, *, unicode: bool = True) -> list[Lin
         prose(
             f"{where} at {t.head[:10]}: snapshots fit {_target_name(t)}? (times in UTC)",
             style="bold",
-        ),  # fmt: skip
+        ),
         prose("  ".join(f"{glyphs[k]} {k}" for k in GLYPHS), style="dim"),
     ]
     day = None
@@ -72,8 +93,11 @@ def timeline_lines(t: Timeline, width: int, *, unicode: bool = True) -> list[Lin
         if e.at.date() != day:
             day = e.at.date()
             rule = "─" if unicode else "-"
-            lines.append(Line(f"{rule * 2} {day:%a %Y-%m-%d} {rule * max(width - 20, 2)}"[:width],
-                              style="dim"))  # fmt: skip
+            lines.append(
+                Line(
+                    f"{rule * 2} {day:%a %Y-%m-%d} {rule * max(width - 20, 2)}"[:width], style="dim"
+                )
+            )
         head = f"{e.at:%H:%M} {glyphs[e.kind]} {e.kind:<10} "
         style = STYLES[e.kind]
         if e.kind in ("release", "migration", "commit"):
@@ -132,8 +156,11 @@ def timeline_mermaid(t: Timeline) -> list[str]:
         elif e.kind == "run":
             what = f"rollback {e.ref} {e.title}"
         else:
-            fits = "expired" if e.facts.get("expired") else (
-                "fits" if e.facts.get("fits") else "does not fit")  # fmt: skip
+            fits = (
+                "expired"
+                if e.facts.get("expired")
+                else ("fits" if e.facts.get("fits") else "does not fit")
+            )
             what = f"{e.kind} {e.ref} ({fits} {_target_name(t)})"
         stamp = f"{e.at:%H.%M}"
         if stamp == period:
@@ -173,7 +200,7 @@ def timeline_json(t: Timeline) -> dict[str, Any]:
                 "title": e.title,
                 "commit": e.commit,
                 **e.facts,
-            }  # fmt: skip
+            }
             for e in t.events
         ],
     }

@@ -106,8 +106,11 @@ def context_panel(
         provider += f"; environment {data.environment}"
     grid.add_row("snapshots", provider)
     if timeline is not None:
-        for kind, label in (("release", "last release"), ("checkpoint", "last checkpoint"),
-                            ("run", "last rollback")):  # fmt: skip
+        for kind, label in (
+            ("release", "last release"),
+            ("checkpoint", "last checkpoint"),
+            ("run", "last rollback"),
+        ):
             e = timeline.latest(kind)
             if e is None:
                 continue
