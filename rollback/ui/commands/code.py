@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import UsageError
+from rollback.ui.commands import examples
 from rollback.ui.render import console
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ def _open(repo: Path | None) -> GitRepo:
 
 
 def log(
-    limit: int = typer.Option(30, "--limit", "-n", help="Show at most N commits."),
+    limit: int = typer.Option(
+        30, "--limit", "-n", show_default=False, help="Show at most N commits (default: 30)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     repo_path: Path | None = RepoOpt,
 ) -> None:
@@ -346,11 +349,43 @@ def _print_data_undo(restored: str | None, safety: str | None) -> None:
         print(f"the data as it was before this undo is kept as snapshot {safety}")
 
 
+EXAMPLES = {
+    "log": examples(
+        "rollback log",
+        "rollback log -n 100",
+        "rollback log --json | jq -r '.commits[] | select(.touches_data) | .sha'",
+    ),
+    "plan": examples(
+        "rollback plan --to v1.4",
+        "rollback plan --to v1.4 --strategy restore --snapshot auto",
+        "rollback plan --before '2026-11-20 14:00' -o plan.json",
+        "rollback plan --to v1.4 -f markdown > runbook.md",
+        "rollback plan --commits a1b2c3d,e4f5a6b --strategy revert-selected",
+    ),
+    "apply": examples(
+        "rollback apply plan.json",
+        "rollback apply plan.json --yes",
+    ),
+    "status": examples(
+        "rollback status",
+        "rollback status --all",
+        "rollback status --json",
+    ),
+    "resume": examples(
+        "rollback resume",
+    ),
+    "abort": examples(
+        "rollback abort",
+    ),
+    "undo": examples(
+        "rollback undo",
+        "rollback undo 20261202-183118-9f960b --yes",
+        "rollback undo --code-only --yes",
+        "rollback undo --apply",
+    ),
+}
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(log)
-    app.command()(plan)
-    app.command()(apply)
-    app.command()(status)
-    app.command()(resume)
-    app.command()(abort)
-    app.command()(undo)
+    for command in (log, plan, apply, status, resume, abort, undo):
+        app.command(epilog=EXAMPLES[command.__name__])(command)

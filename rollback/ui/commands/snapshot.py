@@ -14,15 +14,52 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import ExitCode, OperationError, RefusedError, UsageError
+from rollback.ui.commands import examples
 from rollback.ui.render import is_quiet
 
 if TYPE_CHECKING:
     from rollback.config import Config
     from rollback.data.snapshots.base import Provider
 
+EXAMPLES = {
+    "list": examples(
+        "rollback snapshot list",
+        "rollback snapshot list --limit 5 --columns id,code,restorable",
+        "rollback snapshot list --format csv > snapshots.csv",
+        "rollback snapshot list --json",
+    ),
+    "create": examples(
+        "rollback snapshot create --label before-migration",
+        "ID=$(rollback snapshot create -q)",
+    ),
+    "restore": examples(
+        "rollback snapshot restore 20261202-163113-release-v1-2",
+        "rollback snapshot restore --yes ID",
+    ),
+    "verify": examples(
+        "rollback snapshot verify 20261202-163113-release-v1-2",
+    ),
+    "prune": examples(
+        "rollback snapshot prune",
+    ),
+    "delete": examples(
+        "rollback snapshot delete 20261128-193113-release-v1-0",
+        "rollback snapshot delete --force ID",
+    ),
+    "checkpoint": examples(
+        "rollback checkpoint",
+        "rollback checkpoint --label release-v1.4",
+        "ID=$(rollback checkpoint -q)",
+    ),
+}
+
 snapshot_app = typer.Typer(
     name="snapshot",
-    help="List, create, restore, verify and prune data snapshots.",
+    help="List, create, restore, verify, prune and delete data snapshots.",
+    epilog=examples(
+        "rollback snapshot list",
+        "rollback snapshot create --label before-upgrade",
+    ),
     rich_markup_mode=None,
 )
 
@@ -92,7 +129,7 @@ def _print_json(data: Any) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-@snapshot_app.command("list")
+@snapshot_app.command("list", epilog=EXAMPLES["list"])
 def list_(
     provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
 ) -> None:
@@ -154,7 +191,7 @@ def _report_created(snap: Any, as_json: bool, what: str) -> None:
     )
 
 
-@snapshot_app.command("create")
+@snapshot_app.command("create", epilog=EXAMPLES["create"])
 def create(
     label: str | None = typer.Option(None, "--label", "-l", help="A short name, part of the id."),
     provider: str | None = ProviderOpt,
@@ -175,7 +212,7 @@ def checkpoint(
     _report_created(_create(repo, provider, label, require_git=True), as_json, "Checkpoint")
 
 
-@snapshot_app.command("restore")
+@snapshot_app.command("restore", epilog=EXAMPLES["restore"])
 def restore(
     snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to restore."),
     no_safety: bool = typer.Option(
@@ -242,7 +279,7 @@ def restore(
         )
 
 
-@snapshot_app.command("verify")
+@snapshot_app.command("verify", epilog=EXAMPLES["verify"])
 def verify(
     snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to check."),
     provider: str | None = ProviderOpt,
@@ -271,7 +308,7 @@ def verify(
     )
 
 
-@snapshot_app.command("prune")
+@snapshot_app.command("prune", epilog=EXAMPLES["prune"])
 def prune(
     provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
 ) -> None:
@@ -301,4 +338,4 @@ def prune(
 def register(app: typer.Typer) -> None:
     """Attach ``snapshot`` (with its subcommands) and ``checkpoint``."""
     app.add_typer(snapshot_app, name="snapshot")
-    app.command("checkpoint")(checkpoint)
+    app.command("checkpoint", epilog=EXAMPLES["checkpoint"])(checkpoint)

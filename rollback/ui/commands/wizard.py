@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import UsageError
+from rollback.ui.commands import examples
 
 if TYPE_CHECKING:
     from rollback.ui.wizard.flow import Outcome
@@ -164,6 +165,19 @@ def demo(
         show(out, what_to_look_at(built.path))
 
 
+EXAMPLES = {
+    "wizard": examples(
+        "rollback",
+        "rollback wizard --to v1.2 --snapshot auto",
+        "rollback wizard --to v1.2 --yes --save-runbook rollback.md",
+    ),
+    "demo": examples(
+        "rollback demo",
+        "rollback demo --path /tmp/shop --no-wizard",
+    ),
+}
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(wizard)
-    app.command()(demo)
+    app.command(epilog=EXAMPLES["wizard"])(wizard)
+    app.command(epilog=EXAMPLES["demo"])(demo)
