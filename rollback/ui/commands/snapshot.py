@@ -131,20 +131,101 @@ def _print_json(data: Any) -> None:
 
 @snapshot_app.command("list", epilog=EXAMPLES["list"])
 def list_(
-    provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", help="Show the N newest snapshots only (default: all)."
+    ),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", show_default=False, help="table (default) | csv | tsv | json"
+    ),
+    columns: str | None = typer.Option(
+        None,
+        "--columns",
+        help="Comma-separated: id, created_at, label, commit, branch, code, size, size_bytes, "
+        "restorable, expires_at, status, provider, components.",
+    ),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
 ) -> None:
     """Show the snapshots, newest first, with the code each was taken at."""
     from rollback.ui.render import console
-    from rollback.ui.render_snapshots import snapshot_json, snapshots_table
+    from rollback.ui.render_snapshots import (
+        DEFAULT_COLUMNS,
+        MACHINE_COLUMNS,
+        parse_columns,
+        snapshot_json,
+        snapshots_columns_table,
+        snapshots_delimited,
+        snapshots_table,
+    )
 
+    fmt = "json" if as_json else fmt
+    if fmt not in ("table", "csv", "tsv", "json"):
+        raise UsageError(f"--format {fmt!r}: choose table, csv, tsv or json")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    chosen = parse_columns(columns, DEFAULT_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
     _, store = _open(repo, provider)
-    snapshots = store.list()
-    if as_json:
-        _print_json([snapshot_json(s) for s in snapshots])
+    snapshots = store.list()[:limit]
+    if fmt == "json":
+        rows = [snapshot_json(s) for s in snapshots]
+        if columns is not None:
+            from rollback.ui.render_snapshots import COLUMNS
+
+            rows = [{c: COLUMNS[c](s) for c in chosen} for s in snapshots]
+        _print_json(rows)
+    elif fmt in ("csv", "tsv"):
+        sys.stdout.write(snapshots_delimited(snapshots, chosen, "," if fmt == "csv" else "\t"))
     elif not snapshots:
         console().print("No snapshots yet. Take one with: rollback snapshot create", markup=False)
-    else:
+    elif columns is None:
         console().print(snapshots_table(snapshots))
+    else:
+        console().print(snapshots_columns_table(snapshots, chosen))
+
+
+@snapshot_app.command("delete", epilog=EXAMPLES["delete"])
+def delete(
+    snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to delete."),
+    force: bool = typer.Option(
+        False, "--force", help="Delete it even if a rollback run still needs it."
+    ),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Delete snapshot ID; refused when a rollback run still needs it (unless --force)."""
+    from rollback.ui.render import console
+
+    config, store = _open(repo, provider)
+    ids = [s.id for s in store.list()]
+    if snapshot_id not in ids:
+        raise UsageError(
+            f"no snapshot {snapshot_id}", hint="see `rollback snapshot list` for the snapshots"
+        )
+    reason = _needed_by_runs(config.root, ids).get(snapshot_id)
+    if reason and not force:
+        raise RefusedError(
+            f"snapshot {snapshot_id} is still needed: {reason}; nothing was deleted",
+            hint=f"rollback snapshot delete --force {snapshot_id} deletes it anyway",
+        )
+    store.delete(snapshot_id)
+    if as_json:
+        _print_json({"deleted": snapshot_id, "forced": bool(reason)})
+    elif not is_quiet():
+        console().print(f"Deleted snapshot {snapshot_id}.", markup=False)
+
+
+def _needed_by_runs(root: Path, ids: list[str]) -> dict[str, str]:
+    """What the rollback runs of the git repository at ``root`` still need (none outside git)."""
+    from rollback import proc
+
+    found = proc.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, check=False)
+    if found.returncode != 0:
+        return {}
+    from rollback.run.pending import needed
+
+    return needed(Path(found.stdout.strip()), ids)
 
 
 def _create(
