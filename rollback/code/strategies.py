@@ -125,7 +125,7 @@ def build_plan(facts: Facts, options: Options, *, plan_id: str, created_at: str)
     more_steps, undo = builder(facts, options, plan_id)
     steps += more_steps
     if options.push and strategy in ("revert", "restore", "revert-selected"):
-        steps.append(_push_step(facts, force=False))
+        steps.append(_push_step(facts, plan_id, force=False))
     return Plan(
         id=plan_id,
         created_at=created_at,
@@ -194,7 +194,7 @@ def _move_step(facts: Facts, to: str, what: str, *, by_revert: bool = False) -> 
     )
 
 
-def _push_step(facts: Facts, *, force: bool) -> Step:
+def _push_step(facts: Facts, plan_id: str, *, force: bool) -> Step:
     remote = facts.remote or "origin"
     if force:
         cmd = f"git push --force-with-lease={facts.branch}:{facts.head} {remote} {facts.branch}"
@@ -204,16 +204,18 @@ def _push_step(facts: Facts, *, force: bool) -> Step:
         "push",
         f"Push {facts.branch} to {remote}" + (" (force, with lease)" if force else ""),
         (cmd,),
-        "push the undo: rollback undo, then push",
+        f"rollback undo --apply {plan_id} && git push {remote} {facts.branch}",
         {"remote": remote, "branch": facts.branch, "force": force, "lease": facts.head},
     )
 
 
+# Undo texts name each command a person may type as a leading code span ("`cmd`: what it
+# does"): the terminal shows it whole on its own line, the runbook as code (ui/lines.py).
 def _undo_lines(facts: Facts, plan_id: str) -> list[str]:
     return [
-        f"Before anything is pushed: rollback undo {plan_id}  "
-        f"(moves {facts.branch} back to {facts.head[:10]}; same as git reset --keep {facts.head})",
-        f"After pushing: rollback undo {plan_id} plans a revert of the rollback commits",
+        f"`rollback undo {plan_id}`: before anything is pushed, moves {facts.branch} back to "
+        f"{facts.head[:10]}; after pushing, plans a revert of the rollback commits",
+        f"`git reset --keep {facts.head}`: the same by hand, before anything is pushed",
     ]
 
 
@@ -310,16 +312,16 @@ def _park(facts: Facts, options: Options, plan_id: str) -> tuple[list[Step], lis
                 {"remote": remote, "branch": name, "force": False, "lease": None},
             )
         )
-        steps.append(_push_step(facts, force=True))
+        steps.append(_push_step(facts, plan_id, force=True))
     undo = [
-        f"rollback undo {plan_id}  (moves {facts.branch} back to {facts.head[:10]}: "
-        f"git reset --keep {name})",
+        f"`rollback undo {plan_id}`: moves {facts.branch} back to {facts.head[:10]}",
+        f"`git reset --keep {name}`: the same by hand",
     ]
     if any(c.pushed for c in facts.undone):
         remote = facts.remote or "origin"
         undo.append(
-            "published history is rewritten: after the branch moves, publish it with "
-            f"git push --force-with-lease={facts.branch}:{facts.head} {remote} {facts.branch}"
+            f"`git push --force-with-lease={facts.branch}:{facts.head} {remote} {facts.branch}`: "
+            "publishes the moved branch (published history is rewritten)"
         )
     return steps, undo
 
@@ -334,8 +336,8 @@ def _reset(facts: Facts, options: Options, plan_id: str) -> tuple[list[Step], li
         )
     steps = [_move_step(facts, facts.target, f"{facts.target[:10]} ({facts.target_ref})")]
     undo = [
-        f"rollback undo {plan_id}  (moves {facts.branch} back to {facts.head[:10]}; "
-        f"the old head stays reachable as refs/rollback/{plan_id}/before)"
+        f"`rollback undo {plan_id}`: moves {facts.branch} back to {facts.head[:10]}; the old "
+        f"head stays reachable as refs/rollback/{plan_id}/before"
     ]
     return steps, undo
 

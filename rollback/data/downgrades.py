@@ -104,9 +104,15 @@ def tree_files(repo: GitRepo, rev: str) -> list[str]:
 def alembic_lines(repo: GitRepo, rev: str) -> list[tuple[str, str]]:
     """(path, line) of every revision line in the version scripts of ``rev`` (one git grep)."""
     status, out, _ = repo.git_status(
-        "grep", "-I", "--full-name", "-E", r"^(down_)?revision\b", rev,
-        "--", *_rules("alembic").pathspecs(),
-    )  # fmt: skip
+        "grep",
+        "-I",
+        "--full-name",
+        "-E",
+        r"^(down_)?revision\b",
+        rev,
+        "--",
+        *_rules("alembic").pathspecs(),
+    )
     if status not in (0, 1):  # 1: no match
         return []
     found = []

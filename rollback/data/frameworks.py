@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollback.config import Config
+from rollback.config import Config, Section
 from rollback.errors import UsageError
+
+SETTINGS = Section("", ("presets", "migrations"))  # top-level keys this module reads
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollback.config import Config, load_config
+from rollback.config import Config, Section, load_config
 from rollback.data.frameworks import MigrationRules, migration_rules
 from rollback.errors import UsageError
 
@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     from rollback.data.snapshots.base import Provider
 
 HOOK_PHASES = ("before_restore", "after_restore")
+SETTINGS = (Section("hooks", HOOK_PHASES), Section("downgrade", ("prefix",)))
+
+
+def settings_sections() -> list[Section]:
+    """Every settings table and its known keys, as each owner declares them; the top-level
+    keys of several owners are merged into one section."""
+    from rollback.data import frameworks
+    from rollback.data.snapshots.registry import settings_sections as provider_sections
+
+    merged: dict[str, tuple[str, ...]] = {}
+    for s in (frameworks.SETTINGS, *SETTINGS, *provider_sections()):
+        merged[s.name] = (*merged.get(s.name, ()), *s.keys)
+    return [Section(name, keys) for name, keys in merged.items()]
 
 
 @dataclass
@@ -68,14 +81,17 @@ class Project:
 
 
 def load_project(root: Path) -> Project:
-    """Read the settings of the project whose top folder is ``root`` (once)."""
-    return Project(load_config(root))
+    """Read the settings of the project whose top folder is ``root`` (once), and refuse an
+    unknown key or table (file, line and the nearest valid name)."""
+    config = load_config(root)
+    config.validate(settings_sections())
+    return Project(config)
 
 
 def read_hooks(config: Config) -> dict[str, list[list[str]]]:
     """``[tool.rollback.hooks]``: before_restore / after_restore, each a command or a list."""
     section = config.section("hooks")
-    where = f"{config.where()}: [tool.rollback.hooks]"
+    where = config.where_table("hooks")
     unknown = sorted(set(section) - set(HOOK_PHASES))
     if unknown:
         raise UsageError(f"{where}: unknown hook {unknown[0]!r}; known: {', '.join(HOOK_PHASES)}")
@@ -96,7 +112,7 @@ def read_downgrade_prefix(config: Config) -> list[str]:
     """``[tool.rollback.downgrade] prefix``: put before each downgrade command, e.g. to run it
     in the application's container (``"docker compose exec -T app"``)."""
     section = config.section("downgrade")
-    where = f"{config.where()}: [tool.rollback.downgrade]"
+    where = config.where_table("downgrade")
     unknown = sorted(set(section) - {"prefix"})
     if unknown:
         raise UsageError(f"{where}: unknown setting {unknown[0]!r}; known: prefix")

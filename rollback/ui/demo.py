@@ -18,13 +18,17 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rollback.errors import UsageError
 from rollback.proc import run
 
+if TYPE_CHECKING:
+    from rollback.ui.lines import Line
+
 CONFIG = """\
 # rollback settings of the demo shop (see docs/config.md)
-[tool.rollback.local]
+[local]
 paths = ["pub/media"]
 services = [{ name = "shop", kind = "sqlite", url = "sqlite:///var/shop.sqlite" }]
 """
@@ -239,17 +243,15 @@ def _checkpoint(b: _Builder, tag: str, when: datetime) -> str:
     return store.create(f"release-{tag}", commit=commit, branch="main").id
 
 
-def what_to_look_at(path: Path, plan_id: str, safety_snapshot: str | None) -> str:
-    """The closing words of the demo: where to look, and how to undo what just ran."""
+def what_to_look_at(path: Path) -> list[Line]:
+    """The closing words of the demo: where to look (the run's summary said how to undo it)."""
+    from rollback.ui.lines import command, prose
+
     lines = [
-        f"What to look at (cd {path}):",
-        "  git log --oneline --graph -8    the revert commits on top of the bad release v1.3",
-        "  rollback status                 what ran, step by step",
-        "  rollback snapshot list          the release checkpoints and the safety snapshot",
-        "  rollback log                    the history as the wizard showed it",
-        "Undo it all (code, and data from the safety snapshot):",
-        f"  rollback undo --yes {plan_id}",
+        prose(f"What to look at (cd {path}):"),
+        command("git log --oneline --graph -8", 2, note="the revert commits on top of v1.3"),
+        command("rollback timeline", 2, note="releases, checkpoints and this rollback"),
+        command("rollback status", 2, note="what ran, step by step"),
+        command("rollback snapshot list", 2, note="the checkpoints and the safety snapshot"),
     ]
-    if safety_snapshot:
-        lines.append(f"  (the data before the rollback is safety snapshot {safety_snapshot})")
-    return "\n".join(lines) + "\n"
+    return lines

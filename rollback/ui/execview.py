@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rollback.ui.render import is_quiet
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.progress import Progress, TaskID
 
     from rollback.plan import Plan, Step
     from rollback.run.journal import Journal
+    from rollback.ui.lines import Line
 
 DATA_KINDS = ("safety-snapshot", "restore-snapshot", "downgrade", "hook")
 _BYTE_KEYS = ("bytes", "size_bytes", "raw_bytes")
@@ -84,7 +87,7 @@ class ExecView:
         self._safety_id: str | None = None  # fills "<safety snapshot id>" in later undo hints
 
     def step_started(self, index: int, step: Step) -> None:
-        if not self.out.is_terminal:
+        if not self.out.is_terminal or is_quiet():
             return  # a log or a pipe: only the finished steps, no live redraws
         if self._progress is None:
             self._progress = _live_progress(self.out)
@@ -106,21 +109,25 @@ class ExecView:
         if self._task is not None and self._progress is not None:
             self._progress.remove_task(self._task)
             self._task = None
+        if is_quiet():
+            return
         size = next((result[k] for k in _BYTE_KEYS if isinstance(result.get(k), int)), None)
         extra = f" ({human_bytes(size)})" if size is not None else ""
-        self.out.print(
-            f"{_tick(self.out)} {index + 1}. {step.title}{extra}", markup=False, highlight=False
-        )
+        from rollback.ui.lines import prose, show
+
+        show(self.out, [prose(f"{_tick(self.out)} {index + 1}. {step.title}{extra}", hang=5)])
         for line in result.get("report") or []:  # e.g. what a replay kept, per table
-            self.out.print(f"   {line}", markup=False, soft_wrap=True)
+            show(self.out, [prose(line, indent=3)])
         if step.kind == "safety-snapshot" and isinstance(result.get("snapshot"), str):
             self._safety_id = result["snapshot"]
             self.out.print(f"     safety snapshot: {self._safety_id}", markup=False, soft_wrap=True)
         undo = step.undo
         if self._safety_id:
             undo = undo.replace("<safety snapshot id>", self._safety_id)
-        if undo:
-            self.out.print(f"     undo: {undo}", style="dim", markup=False, soft_wrap=True)
+        if undo and not is_quiet():
+            from rollback.ui.lines import command, show
+
+            show(self.out, [command(undo, 5, note="undo")])
 
     def close(self) -> None:
         """Stop the live display (also after a failure, so the error prints cleanly)."""
@@ -144,62 +151,77 @@ def snapshot_ids(journal: Journal) -> dict[str, str]:
     return found
 
 
-def next_steps(plan: Plan, provider: str | None) -> list[str]:
-    """What a person does after the rollback: push, deploy, verify."""
+def next_steps(plan: Plan, provider: str | None) -> list[Line]:
+    """What a person does after the rollback: push, deploy, verify (commands on their own)."""
+    from rollback.ui.lines import command, prose
+
     pushed = any(s.kind == "push" for s in plan.steps)
     remote = next((str(s.params.get("remote")) for s in plan.steps if s.kind == "push"), "origin")
     lines = []
     if not pushed:
         if plan.strategy == "park":
+            lines.append(prose("- push (history is rewritten: force, with lease):", 2))
             lines.append(
-                f"push: git push --force-with-lease={plan.branch}:{plan.head} {remote} "
-                f"{plan.branch}  (history is rewritten)"
+                command(
+                    f"git push --force-with-lease={plan.branch}:{plan.head} {remote} {plan.branch}",
+                    4,
+                )
             )
         else:
-            lines.append(f"push: git push {remote} {plan.branch}")
+            lines += [prose("- push:", 2), command(f"git push {remote} {plan.branch}", 4)]
     if provider == "magento-cloud":
         lines.append(
-            "deploy: on Magento Cloud the next deploy ships what is in git: pushing "
-            f"{plan.branch} deploys the rolled-back code"
+            prose(
+                "- deploy: on Magento Cloud the next deploy ships what is in git: pushing "
+                f"{plan.branch} deploys the rolled-back code",
+                2,
+            )
         )
     else:
-        lines.append("deploy: run your usual deploy of this branch")
-    lines.append("verify: open the site or app, run the smoke tests, watch the error logs")
+        lines.append(prose("- deploy: run your usual deploy of this branch", 2))
+    lines.append(
+        prose("- verify: open the site or app, run the smoke tests, watch the error logs", 2)
+    )
     return lines
 
 
 def summary(plan: Plan, journal: Journal, out: Console, *, provider: str | None = None) -> None:
     """The end of a run: what changed, the ids that undo it, and what to do next."""
+    from rollback.ui.lines import command, prose, show
+
     if journal.status == "stopped":
-        out.print(
-            "Stopped at the conflict: resolve it, then `git revert --continue` and "
-            "`rollback resume` (or `rollback abort` to put everything back)",
-            style="yellow",
-            markup=False,
+        show(
+            out,
+            [
+                prose(
+                    "Stopped at the conflict: resolve it, then continue the revert and the "
+                    "rollback (or abort it to put everything back):",
+                    style="yellow",
+                ),
+                command("git revert --continue", 2),
+                command("rollback resume", 2),
+                command("rollback abort", 2),
+            ],
         )
         return
     after = str(journal.after or "")[:10]
     count = len(plan.commits)
-    out.print(
-        f"Done: {plan.branch} moved from {plan.head[:10]} to {after} "
-        f"({plan.strategy}, {count} commit(s) undone).",
-        style="bold green",
-        markup=False,
-    )
+    lines = [
+        prose(
+            f"Done: {plan.branch} moved from {plan.head[:10]} to {after} "
+            f"({plan.strategy}, {count} commit(s) undone).",
+            style="bold green",
+        ),
+        prose(f"safety ref: {plan.safety_ref} -> {plan.head[:10]}", 2),
+    ]
     ids = snapshot_ids(journal)
-    lines = [f"safety ref: {plan.safety_ref} -> {plan.head[:10]}"]
     if "restore-snapshot" in ids:
-        lines.append(f"data restored from snapshot {ids['restore-snapshot']}")
+        lines.append(prose(f"data restored from snapshot {ids['restore-snapshot']}", 2))
     if "safety-snapshot" in ids:
         sid = ids["safety-snapshot"]
-        lines.append(
-            f"safety snapshot: {sid} (the data before the rollback; put it back with "
-            f"rollback snapshot restore {sid})"
-        )
-    lines.append(f"undo: rollback undo {plan.id}")
-    # soft_wrap: ids and commands stay on one line, whole, for copy and paste
-    for line in lines:
-        out.print(f"  {line}", markup=False, soft_wrap=True)
-    out.print("Next:", style="bold")
-    for line in next_steps(plan, provider):
-        out.print(f"  - {line}", markup=False, soft_wrap=True)
+        lines.append(prose(f"safety snapshot {sid}: the data before the rollback", 2))
+        lines.append(command(f"rollback snapshot restore --yes {sid}", 4, note="the data only"))
+    lines += [prose("undo it all (code and data):", 2), command(f"rollback undo {plan.id}", 4)]
+    lines.append(prose("Next:", style="bold"))
+    lines += next_steps(plan, provider)
+    show(out, lines)

@@ -15,6 +15,19 @@ if TYPE_CHECKING:
     from rollback.git.history import CommitInfo, History
     from rollback.plan import Plan
     from rollback.run.journal import Journal
+    from rollback.ui.lines import Line
+
+
+class _Output:
+    quiet = False  # --quiet: no progress, notes or hints; results and errors still print
+
+
+def set_quiet(value: bool) -> None:
+    _Output.quiet = value
+
+
+def is_quiet() -> bool:
+    return _Output.quiet
 
 
 def console() -> Console:
@@ -24,15 +37,30 @@ def console() -> Console:
 
 
 def error_console() -> Console:
+    """stderr: errors (always) and progress."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def notice_console() -> Console:
+    """stderr for notes and hints: silent under --quiet."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, quiet=_Output.quiet)
+
+
 # -- history -----------------------------------------------------------------------------------
 
 
-def history_table(history: History, width: int = 80) -> Table:
+def _marked(c: CommitInfo, checkpoints: dict[str, list[str]]) -> list[str]:
+    """The checkpoints that recorded ``c`` (a listing may shorten the sha)."""
+    return [i for sha, ids in checkpoints.items() if c.sha.startswith(sha) for i in ids]
+
+
+def history_table(
+    history: History, width: int = 80, checkpoints: dict[str, list[str]] | None = None
+) -> Table:
     """The annotated first-parent history as a rich table, fitted to ``width`` columns.
 
     The sha, date and flags keep their full width: they are what a user copies and scans.
@@ -42,7 +70,8 @@ def history_table(history: History, width: int = 80) -> Table:
     """
     from rich.table import Table
 
-    rows = [(c, flags(c)) for c in history.commits]
+    marks = checkpoints or {}
+    rows = [(c, flags(c, checkpoint=bool(_marked(c, marks)))) for c in history.commits]
     sha_w = max([len(c.short) for c in history.commits] or [6])
     flags_w = max([len(f) for _, f in rows] + [5])
     author_w = min(18, max([len(c.author) for c in history.commits] + [6]))
@@ -82,7 +111,7 @@ def _decorated(c: CommitInfo, skip: set[str | None]) -> Text:
     return Text.assemble((f"({refs}) ", "cyan") if refs else "", c.subject)
 
 
-def flags(c: CommitInfo) -> str:
+def flags(c: CommitInfo, *, checkpoint: bool = False) -> str:
     parts = []
     if c.is_merge:
         parts.append("merge")
@@ -92,10 +121,15 @@ def flags(c: CommitInfo) -> str:
         parts.append("local")
     if c.touches_data:
         parts.append("data")
+    if checkpoint:
+        parts.append("checkpoint")
     return " ".join(parts)
 
 
-def history_json(history: History) -> dict[str, Any]:
+def history_json(
+    history: History, checkpoints: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    marks = checkpoints or {}
     return {
         "branch": history.branch,
         "head": history.head,
@@ -116,6 +150,7 @@ def history_json(history: History) -> dict[str, Any]:
                 "pushed": c.pushed,
                 "touches_data": c.touches_data,
                 "data_files": list(c.data_files),
+                "checkpoints": _marked(c, marks),
             }
             for c in history.commits
         ],
@@ -125,39 +160,70 @@ def history_json(history: History) -> dict[str, Any]:
 # -- plans -------------------------------------------------------------------------------------
 
 SHOWN_COMMITS = 20
+ALL_PARTS = frozenset({"commits", "data"})
 
 
-def plan_text(plan: Plan) -> str:
-    """The plan as plain text for a terminal: what is undone, every step, risks, undo."""
+def plan_lines(plan: Plan, *, shown: frozenset[str] = frozenset()) -> list[Line]:
+    """The plan for a terminal: header, commits, the data recommendation, steps, risks, undo.
+
+    ``shown``: parts the user has already seen on this screen (the wizard shows the undone
+    commits and the data assessment before it asks): each is summed up in one line instead of
+    being printed twice.
+    """
+    from rollback.ui.lines import blank, command, item, prose
+
+    named = "" if plan.target.startswith(plan.target_ref) else f" ({plan.target_ref})"
     lines = [
-        f"Rollback plan {plan.id}: {plan.strategy} on {plan.branch}",
-        f"  from {plan.head[:10]} (current head) to {plan.target[:10]} ({plan.target_ref})",
-        "",
+        prose(f"Rollback plan {plan.id}: {plan.strategy} on {plan.branch}", style="bold"),
+        prose(f"from {plan.head[:10]} (current head) to {plan.target[:10]}{named}", 2),
     ]
     verb = "reverted" if plan.strategy == "revert-selected" else "undone"
-    lines.append(f"Commits {verb} ({len(plan.commits)}):")
-    for c in plan.commits[:SHOWN_COMMITS]:
-        marks = " ".join(m for m, on in (("[merge]", c.merge), ("[data]", c.touches_data)) if on)
-        lines.append(f"  {c.sha[:10]} {c.subject}{'  ' + marks if marks else ''}")
-    if len(plan.commits) > SHOWN_COMMITS:
-        lines.append(f"  ... and {len(plan.commits) - SHOWN_COMMITS} more")
-    lines += ["", "Steps:"]
-    for i, step in enumerate(plan.steps, 1):
-        lines.append(f"  {i}. {step.title}")
-        lines += [f"       $ {cmd}" for cmd in step.commands]
-    if plan.conflicts:
-        lines += ["", "Predicted conflicts:"]
-        for sha, files in plan.conflicts.items():
-            lines.append(f"  {sha[:10]}: {', '.join(files)}")
+    if "commits" in shown:
+        lines.append(prose(f"{len(plan.commits)} commit(s) {verb}, as listed above", 2))
+    else:
+        lines += [blank(), prose(f"Commits {verb} ({len(plan.commits)}):")]
+        for c in plan.commits[:SHOWN_COMMITS]:
+            marks = [m for m, on in (("[merge]", c.merge), ("[data]", c.touches_data)) if on]
+            lines.append(prose(" ".join([c.sha[:10], c.subject, *marks]), 2, hang=11))
+        if len(plan.commits) > SHOWN_COMMITS:
+            lines.append(prose(f"... and {len(plan.commits) - SHOWN_COMMITS} more", 2))
     if plan.data:
-        from rollback.ui.render_pairing import data_lines
+        from rollback.ui.render_pairing import data_lines, decision_line
 
-        lines += data_lines(plan.data)
-    lines += ["", "Risks:"]
-    lines += [f"  - {r}" for r in plan.risks] or ["  - none found"]
-    lines += ["", "Undo:"]
-    lines += [f"  - {u}" for u in plan.undo]
-    return "\n".join(lines) + "\n"
+        if "data" in shown:
+            lines.append(prose(decision_line(plan.data), 2))
+        else:  # the recommendation before the steps that carry it out
+            lines += [text_line(text) for text in data_lines(plan.data)]
+    lines += [blank(), prose("Steps:")]
+    for i, step in enumerate(plan.steps, 1):
+        lines.append(prose(f"{i}. {step.title}", 2, hang=3))
+        for cmd in step.commands:  # "# ...": a remark, not something to type
+            lines.append(prose(f"({cmd[2:]})", 5) if cmd.startswith("# ") else command(cmd, 5))
+    if plan.conflicts:
+        lines += [blank(), prose("Predicted conflicts:")]
+        for sha, files in plan.conflicts.items():
+            lines.append(prose(f"{sha[:10]}: {', '.join(files)}", 2, hang=12))
+    lines += [blank(), prose("Risks:")]
+    lines += [x for r in plan.risks for x in item(r)] or [prose("- none found", 2)]
+    lines += [blank(), prose("Undo:")]
+    lines += [x for u in plan.undo for x in item(u)]
+    return lines
+
+
+def text_line(text: str) -> Line:
+    """A pre-formatted text line (``render_pairing``): its leading spaces are its indent."""
+    from rollback.ui.lines import prose
+
+    body = text.lstrip(" ")
+    hang = 2 if body.startswith("- ") else 4
+    return prose(body, len(text) - len(body), hang=hang)
+
+
+def plan_text(plan: Plan, width: int | None = None) -> str:
+    """The plan as plain text; prose folded to ``width`` (None: one line per item)."""
+    from rollback.ui.lines import render
+
+    return render(plan_lines(plan), width)
 
 
 def status_text(journal: Journal) -> str:

@@ -116,8 +116,18 @@ def _summary(data: Mapping[str, Any]) -> tuple[str, str]:
     return rec_text, dec_text
 
 
-def data_lines(data: Mapping[str, Any]) -> list[str]:
-    """Text lines for ``plan_text``: assessment table, recommendation with reasons, decision."""
+def decision_line(data: Mapping[str, Any]) -> str:
+    """The data decision in one line, for a screen that showed the assessment already."""
+    rec_text, dec_text = _summary(data)
+    followed = dec_text.startswith(rec_text)
+    return f"Data: {dec_text}" + ("" if followed else f"; recommended: {rec_text}")
+
+
+def data_lines(data: Mapping[str, Any], *, decision: bool = True) -> list[str]:
+    """Text lines for ``plan_text``: assessment table, recommendation with reasons, decision.
+
+    ``decision=False``: up to the recommendation (the wizard asks for the decision next).
+    """
     lines = ["", f"Data ({data.get('provider')} snapshots):"]
     commits = data.get("data_commits", [])
     if commits:
@@ -141,9 +151,10 @@ def data_lines(data: Mapping[str, Any]) -> list[str]:
     if alts:
         lines.append("  alternatives:")
         lines += [f"  - {a}" for a in alts]
-    lines += [f"Decision: {dec_text}"]
-    lines += [f"  - {r}" for r in _new_reasons(data)]
-    lines += [f"  - {w}" for w in (data.get("replay") or {}).get("words", [])]  # issue 14
+    if decision:
+        lines += [f"Decision: {dec_text}"]
+        lines += [f"  - {r}" for r in _new_reasons(data)]
+        lines += [f"  - {w}" for w in (data.get("replay") or {}).get("words", [])]
     lines += [f"  note: {n}" for n in data.get("notes", [])]
     return lines
 

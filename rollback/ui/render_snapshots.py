@@ -73,6 +73,18 @@ def human_size(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def snapshots_columns_table(snapshots: list[Snapshot], columns: tuple[str, ...]) -> Table:
+    """The table with the chosen ``--columns``; ids never shortened."""
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for c in columns:
+        table.add_column(c, no_wrap=c in ("id", "commit", "created_at"), overflow="fold")
+    for s in snapshots:
+        table.add_row(*(str(COLUMNS[c](s)) for c in columns))
+    return table
+
+
 def snapshots_table(snapshots: list[Snapshot]) -> Table:
     """Newest first: id (it starts with the UTC time), label, code, size, restorable until.
 
@@ -100,6 +112,84 @@ def snapshots_table(snapshots: list[Snapshot]) -> Table:
             label = f"{label} (before restoring {s.extra['safety_for']})".strip()
         table.add_row(s.id, label, code or "-", human_size(s.size_bytes), until)
     return table
+
+
+# -- listings for scripts: --format csv|tsv|json and --columns -------------------------------
+
+
+def _until(s: Snapshot) -> str:
+    if not s.restorable:
+        return "expired"
+    return f"{s.expires_at.astimezone(timezone.utc):%Y-%m-%d}" if s.expires_at else "yes"
+
+
+COLUMNS: dict[str, Any] = {
+    "id": lambda s: s.id,
+    "created_at": lambda s: iso(s.created_at),
+    "label": lambda s: s.label or "",
+    "commit": lambda s: s.commit or "",
+    "branch": lambda s: s.branch or "",
+    "code": lambda s: f"{(s.commit or '')[:8]}" + (f" ({s.branch})" if s.branch else ""),
+    "size_bytes": lambda s: "" if s.size_bytes is None else str(s.size_bytes),
+    "size": lambda s: human_size(s.size_bytes),
+    "restorable": _until,
+    "expires_at": lambda s: iso(s.expires_at) or "",
+    "status": lambda s: s.status,
+    "provider": lambda s: s.provider,
+    "components": lambda s: " ".join(s.components),
+}
+DEFAULT_COLUMNS = ("id", "label", "code", "size", "restorable")
+MACHINE_COLUMNS = (
+    "id",
+    "created_at",
+    "label",
+    "commit",
+    "branch",
+    "size_bytes",
+    "expires_at",
+    "restorable",
+    "status",
+)
+
+
+def parse_columns(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``--columns a,b``: known names only (a typo gets the nearest name)."""
+    if raw is None:
+        return default
+    import difflib
+
+    from rollback.errors import UsageError
+
+    names = tuple(c.strip() for c in raw.split(",") if c.strip())
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, list(COLUMNS), n=1)
+            mean = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"--columns: unknown column {name!r}{mean}", hint=f"columns: {', '.join(COLUMNS)}"
+            )
+    if not names:
+        raise UsageError("--columns: name at least one column", hint=", ".join(COLUMNS))
+    return names
+
+
+def snapshots_delimited(snapshots: list[Snapshot], columns: tuple[str, ...], sep: str) -> str:
+    """CSV (``sep=","``, quoted as needed) or TSV, with a header row."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter=sep,
+        lineterminator="\n",
+        quoting=csv.QUOTE_MINIMAL if sep == "," else csv.QUOTE_NONE,
+        escapechar=None if sep == "," else "\\",
+    )
+    writer.writerow(columns)
+    for s in snapshots:
+        writer.writerow([COLUMNS[c](s) for c in columns])
+    return buffer.getvalue()
 
 
 @contextmanager

@@ -8,7 +8,12 @@ it is byte-stable for a given plan (golden tests compare it whole).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rollback.plan import Plan, Step
+
+if TYPE_CHECKING:
+    from rollback.data.timeline import Timeline
 
 _DATA_KINDS = ("safety-snapshot", "hook", "restore-snapshot", "downgrade")
 
@@ -21,11 +26,16 @@ def _yes(flag: bool | None) -> str:
     return "yes" if flag else ""
 
 
-def plan_markdown(plan: Plan) -> str:
-    """The whole runbook for ``plan`` as Markdown text."""
+def plan_markdown(plan: Plan, timeline: Timeline | None = None) -> str:
+    """The whole runbook for ``plan`` as Markdown text; with ``timeline``, also the history
+    around it as a Mermaid diagram (``rollback timeline``)."""
     lines = _context(plan)
     lines += _commits(plan)
     lines += _data(plan)
+    if timeline is not None:
+        from rollback.ui.render_timeline import timeline_markdown
+
+        lines += timeline_markdown(timeline)
     lines += ["", "## Risks", ""]
     lines += [f"- {r}" for r in plan.risks] or ["- none found"]
     if plan.conflicts:
@@ -166,8 +176,5 @@ def _undo(plan: Plan) -> list[str]:
             "- Data: `rollback snapshot restore <safety snapshot id>` (the run prints the id; "
             "`rollback snapshot list` shows it too)"
         )
-    lines.append(
-        f"- The old head stays reachable as `{plan.safety_ref}`: "
-        f"`git reset --keep {plan.head}` by hand, before anything is pushed"
-    )
+    lines.append(f"- The old head stays reachable as `{plan.safety_ref}`, even after `git gc`")
     return lines

@@ -92,7 +92,7 @@ def test_plan_auto_pairs_the_snapshot_at_the_target_and_apply_makes_code_and_dat
     applied = rollback(capsys, "apply", "plan.json", "--yes")
     assert applied.code == 0, applied.err
     safety_id = applied.err.split("safety snapshot: ", 1)[1].split()[0]  # shown, and used:
-    assert f"undo: rollback snapshot restore --provider local {safety_id}" in applied.err
+    assert f"$ rollback snapshot restore --provider local {safety_id}  # undo" in applied.err
     assert repo.tree() == repo.tree(commits["target"])  # code at T
     assert sqlite_tables(db) == schema_tables(repo.path) == {"items", "prices"}  # data at T
     assert sorted(p.name for p in (repo.path / "pub/media").iterdir()) == [

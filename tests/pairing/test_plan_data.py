@@ -169,9 +169,10 @@ def test_bad_settings_and_strategies_are_refused(repo: Repo) -> None:
     commits = projects.alembic_project(repo)
     git = GitRepo.open(repo.path)
     (repo.path / ".rollback.toml").write_text('[hooks]\nbefore = "x"\n')
+    with pytest.raises(UsageError, match=r"unknown setting 'before' in \[hooks\]"):
+        make_plan(git, strategy="revert", to=commits["target"])  # refused when read
+    (repo.path / ".rollback.toml").unlink()
     plan = make_plan(git, strategy="revert", to=commits["target"])
-    with pytest.raises(UsageError, match="unknown hook 'before'"):
-        attach_data(git, plan, snapshot="auto", data=None)
     (repo.path / ".rollback.toml").write_text("[hooks]\nbefore_restore = 3\n")
     with pytest.raises(UsageError, match="before_restore must be a command"):
         attach_data(git, plan, snapshot="auto", data=None)

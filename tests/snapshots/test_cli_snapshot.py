@@ -71,7 +71,7 @@ def test_checkpoint_records_commit_and_human_output(
     sid = f"{out.split()[1].rstrip(':')}"
     assert sid.endswith(f"-checkpoint-{head[:10]}")
     assert f"code at {head[:10]} (main)" in out
-    assert f"restore it with: rollback snapshot restore {sid}" in out
+    assert f"  restore it with:\n    $ rollback snapshot restore {sid}\n" in out
     assert run(["snapshot", "list"]) == 0
     table = capsys.readouterr().out
     header, row = table.splitlines()
@@ -206,7 +206,7 @@ def test_restore_in_a_terminal_asks_first(shop: Repo) -> None:
     child = spawn()
     child.expect("Replace the current data")
     child.sendline("y")
-    child.expect(r"to undo this restore, run: rollback snapshot restore (\S+-safety)")
+    child.expect(r"to undo this restore, run:\s+\$ rollback snapshot restore (\S+-safety)")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -12,6 +12,7 @@ from rich.console import Console
 from rollback.plan import Step
 from rollback.ui.demo import Demo
 from rollback.ui.execview import ExecView, human_bytes, next_steps
+from rollback.ui.lines import fold
 from tests.cli import rollback
 from tests.gitrepo import git
 from tests.wizard.conftest import schema
@@ -90,7 +91,7 @@ def test_exec_view_ticks_each_step_with_its_undo_and_bytes() -> None:
         "✓ 1. Take a safety snapshot (1.5 KB)",
         "     safety snapshot: S1",
         "✓ 2. Restore",
-        "     undo: restore S1",
+        "     $ restore S1  # undo",
     ]
 
 
@@ -104,7 +105,8 @@ def test_next_steps_for_magento_cloud_say_the_next_deploy_ships_git(shop: Demo, 
     from rollback.git.repo import GitRepo
 
     plan = make_plan(GitRepo.open(shop.path), strategy="park", to="v1.2")
-    steps = next_steps(plan, "magento-cloud")
-    assert steps[0].startswith("push: git push --force-with-lease=main:")
-    assert "the next deploy ships what is in git" in steps[1]
-    assert steps[2].startswith("verify:")
+    steps = fold(next_steps(plan, "magento-cloud"), 80)
+    assert steps[0] == "  - push (history is rewritten: force, with lease):"
+    assert steps[1].startswith("    $ git push --force-with-lease=main:")
+    assert "the next deploy ships what is in git" in steps[2]
+    assert steps[-1].startswith("  - verify:")

@@ -68,7 +68,7 @@ def test_demo_rollback_with_data_then_undo(shop: Demo, out: Console) -> None:
     v12 = git(shop.path, "rev-parse", "v1.2^{tree}")
     assert git(shop.path, "rev-parse", "HEAD^{tree}") == v12
     assert "price REAL" in schema(shop.path)  # the data is back at v1.2 too
-    assert f"undo: rollback undo {outcome.plan.id}" in shown
+    assert f"\n    $ rollback undo {outcome.plan.id}\n" in shown
     assert "safety snapshot: " in shown and "Next:" in shown
     from rollback.run.recovery import undo
 
@@ -77,7 +77,7 @@ def test_demo_rollback_with_data_then_undo(shop: Demo, out: Console) -> None:
     assert git(shop.path, "rev-parse", "HEAD") == outcome.plan.head
     # the data goes back through the safety snapshot the summary names
     safety = snapshot_ids(outcome.journal)["safety-snapshot"]
-    assert f"rollback snapshot restore {safety}" in shown.replace("\n", " ")
+    assert f"\n    $ rollback snapshot restore --yes {safety}  # the data only\n" in shown
     if "price_incl_tax" not in schema(shop.path):
         assert run(["snapshot", "restore", "--yes", "--no-safety-snapshot", safety]) == 0
     assert "price_incl_tax" in schema(shop.path)

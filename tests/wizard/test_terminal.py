@@ -58,7 +58,7 @@ def test_demo_rolls_back_code_and_data_with_enter_only_then_undo(tmp_path: Path)
     child.expect("What now")
     child.send(ENTER)
     child.expect(r"Done: main moved from \w+ to \w+")
-    child.expect(r"Undo it all.*:\s+rollback undo --yes (\S+)\s+\(the data before the rollback")
+    child.expect(r"undo it all \(code and data\):\s+\$ rollback undo (\S+)\s")
     plan_id = child.match.group(1)
     assert finish(child) == 0
     work = tmp_path / "demo" / "shop"

@@ -151,6 +151,8 @@ class LocalStore:
         progress: Progress = no_progress,
     ) -> Snapshot:
         """Take a snapshot of every configured component now. ``live`` is always true here."""
+        if not self.components:  # refused before the lock: a refusal creates no store folder
+            self._create(label, commit=commit, branch=branch, progress=progress)
         with store_lock(self.store):
             return self._create(label, commit=commit, branch=branch, progress=progress)
 
@@ -315,6 +317,7 @@ class LocalStore:
 
     def delete(self, snapshot_id: str) -> None:
         """Remove one snapshot (it disappears from ``list`` at once, then is deleted)."""
+        self.manifest(snapshot_id)  # an unknown id is refused before the lock creates anything
         with store_lock(self.store):
             self.manifest(snapshot_id)
             self._remove(snapshot_id)

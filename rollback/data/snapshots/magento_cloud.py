@@ -81,7 +81,9 @@ class MagentoCloudProvider:
         cls, config: Config, *, notify: Callable[[str], None] | None = None
     ) -> MagentoCloudProvider:
         """Build from ``[tool.rollback.magento-cloud]``; ``notify`` receives one-line notices."""
-        settings = MagentoCloudSettings.from_section(config.section(SECTION), config.where())
+        settings = MagentoCloudSettings.from_section(
+            config.section(SECTION), config.where_table(SECTION)
+        )
         return cls(settings, notify=notify, cwd=config.root)
 
     # -- running the CLI -------------------------------------------------------------------

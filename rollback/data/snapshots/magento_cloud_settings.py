@@ -18,11 +18,15 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from rollback.config import Section
 from rollback.errors import UsageError
 
 SECTION = "magento-cloud"
 ENV_TYPES = ("development", "integration", "staging", "production")
 PLANS = ("pro", "starter")
+SETTINGS = Section(
+    SECTION, ("project", "environment", "executable", "environment_type", "plan", "retention_days")
+)
 DB_DUMP_NOTES = (
     "maintenance mode is recommended first: bin/magento maintenance:enable",
     "it writes dump-<timestamp>.sql.gz in the project directory where it runs",
@@ -48,7 +52,7 @@ class MagentoCloudSettings:
         unknown = set(section) - known - {"retention_days"}
         if unknown:
             raise UsageError(
-                f"{where}: unknown key(s) in [{SECTION}]: {', '.join(sorted(unknown))}",
+                f"{where}: unknown key(s): {', '.join(sorted(unknown))}",
                 hint=f"known keys: {', '.join(sorted(known | {'retention_days'}))}",
             )
         values: dict[str, Any] = {}
@@ -57,16 +61,16 @@ class MagentoCloudSettings:
                 continue
             value = section[key]
             if not isinstance(value, str) or not value.strip() or value.startswith("-"):
-                raise UsageError(f"{where}: [{SECTION}] {key} must be a non-empty name")
+                raise UsageError(f"{where} {key} must be a non-empty name")
             values[key] = value.strip()
         for key, allowed in (("environment_type", ENV_TYPES), ("plan", PLANS)):
             if key in values and values[key].lower() not in allowed:
-                raise UsageError(f"{where}: [{SECTION}] {key} must be one of {', '.join(allowed)}")
+                raise UsageError(f"{where} {key} must be one of {', '.join(allowed)}")
             if key in values:
                 values[key] = values[key].lower()
         days = section.get("retention_days", 7)
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise UsageError(f"{where}: [{SECTION}] retention_days must be a whole number >= 1")
+            raise UsageError(f"{where} retention_days must be a whole number >= 1")
         return cls(**values, retention_days=days)
 
 

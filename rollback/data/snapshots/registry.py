@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rollback.config import Section
 from rollback.errors import UsageError
 
 if TYPE_CHECKING:
@@ -16,6 +17,15 @@ if TYPE_CHECKING:
     from rollback.data.snapshots.base import Provider
 
 PROVIDERS = ("local", "magento-cloud")
+SETTINGS = Section("", ("provider",))
+
+
+def settings_sections() -> list[Section]:
+    """The settings tables of the providers: each provider's settings module declares its
+    own ``SETTINGS`` (a new provider adds its module here). Light modules: values only."""
+    from rollback.data.snapshots import magento_cloud_settings, settings
+
+    return [SETTINGS, settings.SETTINGS, magento_cloud_settings.SETTINGS]
 
 
 def open_provider(

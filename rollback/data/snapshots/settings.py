@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from rollback.config import Config
+from rollback.config import Config, Section
 from rollback.data.snapshots.urls import KINDS, ServiceURL, parse_service_url
 from rollback.errors import UsageError
 
@@ -33,6 +33,7 @@ DEFAULT_RETENTION_DAYS = 7.0
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _KNOWN_KEYS = {"path", "paths", "services", "retention_days"}
 _SERVICE_KEYS = {"name", "kind", "url", "password_env"}
+SETTINGS = Section("local", tuple(sorted(_KNOWN_KEYS)))
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class LocalSettings:
 def parse_local(config: Config) -> LocalSettings:
     """Validate ``[tool.rollback.local]`` of ``config``; raise UsageError naming the bad key."""
     section = config.section("local")
-    where = f"{config.where()}: [tool.rollback.local]"
+    where = config.where_table("local")
     unknown = sorted(set(section) - _KNOWN_KEYS)
     if unknown:
         raise UsageError(

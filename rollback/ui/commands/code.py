@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import UsageError
+from rollback.ui.commands import examples
+from rollback.ui.render import console
 
 if TYPE_CHECKING:
+    from rollback.data.project import Project
     from rollback.git.repo import GitRepo
     from rollback.plan import Plan
 
@@ -32,7 +35,9 @@ def _open(repo: Path | None) -> GitRepo:
 
 
 def log(
-    limit: int = typer.Option(30, "--limit", "-n", help="Show at most N commits."),
+    limit: int = typer.Option(
+        30, "--limit", "-n", show_default=False, help="Show at most N commits (default: 30)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     repo_path: Path | None = RepoOpt,
 ) -> None:
@@ -44,18 +49,40 @@ def log(
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     repo = _open(repo_path)
-    history = read_history(repo, load_project(repo.root).rules, limit=limit)
+    project = load_project(repo.root)
+    history = read_history(repo, project.rules, limit=limit)
+    marks = _checkpoints(project)
     if as_json:
-        print(json.dumps(history_json(history), indent=2))
+        print(json.dumps(history_json(history, marks), indent=2))
         return
     out = console()
     where = history.branch or "detached HEAD"
     upstream = f" (upstream {history.upstream})" if history.upstream else ""
     presets = f"; migrations: {', '.join(history.presets)}" if history.presets else ""
     out.print(f"{where}{upstream}{presets}", style="bold", markup=False)
-    out.print(history_table(history, out.width))
+    out.print(history_table(history, out.width, marks))
     if not history.complete:
         out.print(f"... older commits not shown (--limit {limit})", style="dim", markup=False)
+
+
+def _checkpoints(project: Project) -> dict[str, list[str]]:
+    """Commit -> the checkpoints that recorded it (none when the snapshots cannot be listed:
+    the history is what ``log`` is for)."""
+    from rollback.data.timeline import snapshot_kind
+    from rollback.errors import RollbackError
+    from rollback.ui.wizard.context import provider_configured
+
+    if not provider_configured(project.config) and not (project.root / ".rollback").is_dir():
+        return {}
+    try:
+        snapshots = project.provider().list()
+    except RollbackError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for s in snapshots:
+        if s.commit and snapshot_kind(s) in ("checkpoint", "mark"):
+            found.setdefault(s.commit, []).append(s.id)
+    return found
 
 
 def plan(
@@ -133,7 +160,7 @@ def plan(
             keep_writes=keep_writes,
             replay=not no_replay,
         )
-    text = _format(the_plan, fmt)
+    text = _format(the_plan, fmt, repo)
     if output is not None:
         _write(output, text)
         print(f"plan {the_plan.id} written to {output}", file=sys.stderr)
@@ -198,16 +225,19 @@ def _run(repo: GitRepo, the_plan: Plan, *, yes: bool, show: bool) -> None:
     print(f"undo with: rollback undo {the_plan.id}")
 
 
-def _format(the_plan: Plan, fmt: str) -> str:
+def _format(the_plan: Plan, fmt: str, repo: GitRepo) -> str:
     if fmt == "json":
         return the_plan.to_json()
     if fmt == "markdown":
         from rollback.ui.runbook import plan_markdown
+        from rollback.ui.wizard.flow import runbook_timeline
 
-        return plan_markdown(the_plan)
+        return plan_markdown(the_plan, runbook_timeline(repo, the_plan))
     from rollback.ui.render import plan_text
 
-    return plan_text(the_plan)
+    # at a terminal, prose folds at words to its width; commands stay whole on their lines
+    width = console().width if sys.stdout.isatty() else None
+    return plan_text(the_plan, width)
 
 
 def _write(path: Path, text: str) -> None:
@@ -333,11 +363,43 @@ def _print_data_undo(restored: str | None, safety: str | None) -> None:
         print(f"the data as it was before this undo is kept as snapshot {safety}")
 
 
+EXAMPLES = {
+    "log": examples(
+        "rollback log",
+        "rollback log -n 100",
+        "rollback log --json | jq -r '.commits[] | select(.touches_data) | .sha'",
+    ),
+    "plan": examples(
+        "rollback plan --to v1.4",
+        "rollback plan --to v1.4 --strategy restore --snapshot auto",
+        "rollback plan --before '2026-11-20 14:00' -o plan.json",
+        "rollback plan --to v1.4 -f markdown > runbook.md",
+        "rollback plan --commits a1b2c3d,e4f5a6b --strategy revert-selected",
+    ),
+    "apply": examples(
+        "rollback apply plan.json",
+        "rollback apply plan.json --yes",
+    ),
+    "status": examples(
+        "rollback status",
+        "rollback status --all",
+        "rollback status --json",
+    ),
+    "resume": examples(
+        "rollback resume",
+    ),
+    "abort": examples(
+        "rollback abort",
+    ),
+    "undo": examples(
+        "rollback undo",
+        "rollback undo 20261202-183118-9f960b --yes",
+        "rollback undo --code-only --yes",
+        "rollback undo --apply",
+    ),
+}
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(log)
-    app.command()(plan)
-    app.command()(apply)
-    app.command()(status)
-    app.command()(resume)
-    app.command()(abort)
-    app.command()(undo)
+    for command in (log, plan, apply, status, resume, abort, undo):
+        app.command(epilog=EXAMPLES[command.__name__])(command)

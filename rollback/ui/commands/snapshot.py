@@ -14,14 +14,58 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import ExitCode, OperationError, RefusedError, UsageError
+from rollback.ui.commands import examples
+from rollback.ui.render import is_quiet
 
 if TYPE_CHECKING:
     from rollback.config import Config
     from rollback.data.snapshots.base import Provider
 
+EXAMPLES = {
+    "list": examples(
+        "rollback snapshot list",
+        "rollback snapshot list --limit 5 --columns id,code,restorable",
+        "rollback snapshot list --format csv > snapshots.csv",
+        "rollback snapshot list --json",
+    ),
+    "create": examples(
+        "rollback snapshot create --label before-migration",
+        "ID=$(rollback snapshot create -q)",
+    ),
+    "restore": examples(
+        "rollback snapshot restore 20261202-163113-release-v1-2",
+        "rollback snapshot restore --yes ID",
+        "rollback snapshot restore ID --to-mark MARK --keep-writes",
+    ),
+    "verify": examples(
+        "rollback snapshot verify 20261202-163113-release-v1-2",
+    ),
+    "prune": examples(
+        "rollback snapshot prune",
+    ),
+    "delete": examples(
+        "rollback snapshot delete 20261128-193113-release-v1-0",
+        "rollback snapshot delete --force ID",
+    ),
+    "checkpoint": examples(
+        "rollback checkpoint",
+        "rollback checkpoint --label release-v1.4",
+        "ID=$(rollback checkpoint -q)",
+        "rollback checkpoint --mark-only",
+    ),
+    "marks": examples(
+        "rollback snapshot marks",
+        "rollback snapshot marks --json",
+    ),
+}
+
 snapshot_app = typer.Typer(
     name="snapshot",
-    help="List, create, restore, verify and prune data snapshots.",
+    help="List, create, restore, verify, prune and delete data snapshots.",
+    epilog=examples(
+        "rollback snapshot list",
+        "rollback snapshot create --label before-upgrade",
+    ),
     rich_markup_mode=None,
 )
 
@@ -72,17 +116,16 @@ def git_head(root: Path) -> tuple[str | None, str | None]:
 
 
 def _open(repo: Path | None, provider: str | None) -> tuple[Config, Provider]:
-    from rollback.config import load_config
-    from rollback.data.snapshots.registry import open_provider
+    from rollback.data.project import load_project
 
-    config = load_config(project_root(repo))
-    return config, open_provider(config, provider, notify=_notice)
+    project = load_project(project_root(repo))  # refuses unknown settings
+    return project.config, project.provider(provider, notify=_notice)
 
 
 def _notice(line: str) -> None:
-    from rollback.ui.render import error_console
+    from rollback.ui.render import notice_console
 
-    error_console().print(line, markup=False, highlight=False)
+    notice_console().print(line, markup=False, highlight=False)
 
 
 def _print_json(data: Any) -> None:
@@ -92,22 +135,103 @@ def _print_json(data: Any) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-@snapshot_app.command("list")
+@snapshot_app.command("list", epilog=EXAMPLES["list"])
 def list_(
-    provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", help="Show the N newest snapshots only (default: all)."
+    ),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", show_default=False, help="table (default) | csv | tsv | json"
+    ),
+    columns: str | None = typer.Option(
+        None,
+        "--columns",
+        help="Comma-separated: id, created_at, label, commit, branch, code, size, size_bytes, "
+        "restorable, expires_at, status, provider, components.",
+    ),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
 ) -> None:
     """Show the snapshots, newest first, with the code each was taken at."""
     from rollback.ui.render import console
-    from rollback.ui.render_snapshots import snapshot_json, snapshots_table
+    from rollback.ui.render_snapshots import (
+        DEFAULT_COLUMNS,
+        MACHINE_COLUMNS,
+        parse_columns,
+        snapshot_json,
+        snapshots_columns_table,
+        snapshots_delimited,
+        snapshots_table,
+    )
 
+    fmt = "json" if as_json else fmt
+    if fmt not in ("table", "csv", "tsv", "json"):
+        raise UsageError(f"--format {fmt!r}: choose table, csv, tsv or json")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    chosen = parse_columns(columns, DEFAULT_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
     _, store = _open(repo, provider)
-    snapshots = store.list()
-    if as_json:
-        _print_json([snapshot_json(s) for s in snapshots])
+    snapshots = store.list()[:limit]
+    if fmt == "json":
+        rows = [snapshot_json(s) for s in snapshots]
+        if columns is not None:
+            from rollback.ui.render_snapshots import COLUMNS
+
+            rows = [{c: COLUMNS[c](s) for c in chosen} for s in snapshots]
+        _print_json(rows)
+    elif fmt in ("csv", "tsv"):
+        sys.stdout.write(snapshots_delimited(snapshots, chosen, "," if fmt == "csv" else "\t"))
     elif not snapshots:
         console().print("No snapshots yet. Take one with: rollback snapshot create", markup=False)
-    else:
+    elif columns is None:
         console().print(snapshots_table(snapshots))
+    else:
+        console().print(snapshots_columns_table(snapshots, chosen))
+
+
+@snapshot_app.command("delete", epilog=EXAMPLES["delete"])
+def delete(
+    snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to delete."),
+    force: bool = typer.Option(
+        False, "--force", help="Delete it even if a rollback run still needs it."
+    ),
+    provider: str | None = ProviderOpt,
+    as_json: bool = JsonOpt,
+    repo: Path | None = RepoOpt,
+) -> None:
+    """Delete snapshot ID; refused when a rollback run still needs it (unless --force)."""
+    from rollback.ui.render import console
+
+    config, store = _open(repo, provider)
+    ids = [s.id for s in store.list()]
+    if snapshot_id not in ids:
+        raise UsageError(
+            f"no snapshot {snapshot_id}", hint="see `rollback snapshot list` for the snapshots"
+        )
+    reason = _needed_by_runs(config.root, ids).get(snapshot_id)
+    if reason and not force:
+        raise RefusedError(
+            f"snapshot {snapshot_id} is still needed: {reason}; nothing was deleted",
+            hint=f"rollback snapshot delete --force {snapshot_id} deletes it anyway",
+        )
+    store.delete(snapshot_id)
+    if as_json:
+        _print_json({"deleted": snapshot_id, "forced": bool(reason)})
+    elif not is_quiet():
+        console().print(f"Deleted snapshot {snapshot_id}.", markup=False)
+
+
+def _needed_by_runs(root: Path, ids: list[str]) -> dict[str, str]:
+    """What the rollback runs of the git repository at ``root`` still need (none outside git)."""
+    from rollback import proc
+
+    found = proc.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, check=False)
+    if found.returncode != 0:
+        return {}
+    from rollback.run.pending import needed
+
+    return needed(Path(found.stdout.strip()), ids)
 
 
 def _create(
@@ -136,14 +260,25 @@ def _report_created(snap: Any, as_json: bool, what: str) -> None:
     if as_json:
         _print_json(snapshot_json(snap))
         return
+    if is_quiet():  # the id alone, for scripts: ID=$(rollback checkpoint -q)
+        print(snap.id)
+        return
+    from rollback.ui.lines import command, prose, show
+
     code = f"; code at {snap.commit[:10]}" if snap.commit else ""
     code += f" ({snap.branch})" if snap.commit and snap.branch else ""
     parts = ", ".join(snap.components) or snap.provider
-    console().print(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}", markup=False)
-    console().print(f"  restore it with: rollback snapshot restore {snap.id}", markup=False)
+    show(
+        console(),
+        [
+            prose(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}"),
+            prose("restore it with:", 2),
+            command(f"rollback snapshot restore {snap.id}", 4),
+        ],
+    )
 
 
-@snapshot_app.command("create")
+@snapshot_app.command("create", epilog=EXAMPLES["create"])
 def create(
     label: str | None = typer.Option(None, "--label", "-l", help="A short name, part of the id."),
     provider: str | None = ProviderOpt,
@@ -173,7 +308,7 @@ def checkpoint(
     _report_created(_create(repo, provider, label, require_git=True), as_json, "Checkpoint")
 
 
-@snapshot_app.command("restore")
+@snapshot_app.command("restore", epilog=EXAMPLES["restore"])
 def restore(
     snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to restore."),
     no_safety: bool = typer.Option(
@@ -235,12 +370,24 @@ def restore(
     if as_json:
         _print_json(restore_json(result))
         return
+    if is_quiet():  # the safety snapshot's id alone: what undoes the restore
+        if result.safety_snapshot is not None:
+            print(result.safety_snapshot.id)
+        return
+    from rollback.ui.lines import command, prose, show
+
     out = console()
     out.print(f"Restored snapshot {result.snapshot.id}.", markup=False)
     if result.safety_snapshot is not None:
         sid = result.safety_snapshot.id
-        out.print(f"  safety snapshot of the data before: {sid}", markup=False)
-        out.print(f"  to undo this restore, run: rollback snapshot restore {sid}", markup=False)
+        show(
+            out,
+            [
+                prose(f"safety snapshot of the data before: {sid}", 2),
+                prose("to undo this restore, run:", 2),
+                command(f"rollback snapshot restore {sid}", 4),
+            ],
+        )
     else:
         error_console().print(
             "  no safety snapshot was taken (--no-safety-snapshot): "
@@ -249,7 +396,7 @@ def restore(
         )
 
 
-@snapshot_app.command("verify")
+@snapshot_app.command("verify", epilog=EXAMPLES["verify"])
 def verify(
     snapshot_id: str = typer.Argument(..., metavar="ID", help="The snapshot to check."),
     provider: str | None = ProviderOpt,
@@ -278,7 +425,7 @@ def verify(
     )
 
 
-@snapshot_app.command("prune")
+@snapshot_app.command("prune", epilog=EXAMPLES["prune"])
 def prune(
     provider: str | None = ProviderOpt, as_json: bool = JsonOpt, repo: Path | None = RepoOpt
 ) -> None:
@@ -318,7 +465,7 @@ def _local_store(repo: Path | None, provider: str | None) -> Any:
     return store
 
 
-@snapshot_app.command("marks")
+@snapshot_app.command("marks", epilog=EXAMPLES["marks"])
 def marks(as_json: bool = JsonOpt, repo: Path | None = RepoOpt) -> None:
     """List the deploy marks (checkpoint --mark-only), newest first."""
     from rollback.ui.commands.marks import show_marks
@@ -329,4 +476,4 @@ def marks(as_json: bool = JsonOpt, repo: Path | None = RepoOpt) -> None:
 def register(app: typer.Typer) -> None:
     """Attach ``snapshot`` (with its subcommands) and ``checkpoint``."""
     app.add_typer(snapshot_app, name="snapshot")
-    app.command("checkpoint")(checkpoint)
+    app.command("checkpoint", epilog=EXAMPLES["checkpoint"])(checkpoint)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rollback.errors import UsageError
+from rollback.ui.commands import examples
 
 if TYPE_CHECKING:
     from rollback.ui.wizard.flow import Outcome
@@ -159,13 +160,24 @@ def demo(
     )
     outcome = start_wizard(built.path, WizardFlags())
     if outcome.journal is not None:
-        from rollback.ui.execview import snapshot_ids
+        from rollback.ui.lines import show
 
-        safety = snapshot_ids(outcome.journal).get("safety-snapshot")
-        text = what_to_look_at(built.path, outcome.plan.id, safety)
-        out.print(text, markup=False, end="", soft_wrap=True)
+        show(out, what_to_look_at(built.path))
+
+
+EXAMPLES = {
+    "wizard": examples(
+        "rollback",
+        "rollback wizard --to v1.2 --snapshot auto",
+        "rollback wizard --to v1.2 --yes --save-runbook rollback.md",
+    ),
+    "demo": examples(
+        "rollback demo",
+        "rollback demo --path /tmp/shop --no-wizard",
+    ),
+}
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(wizard)
-    app.command()(demo)
+    app.command(epilog=EXAMPLES["wizard"])(wizard)
+    app.command(epilog=EXAMPLES["demo"])(demo)

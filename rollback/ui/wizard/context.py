@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rollback.config import Config
     from rollback.data.project import Project
     from rollback.data.snapshots.base import Provider, Snapshot
+    from rollback.data.timeline import Timeline
     from rollback.git.history import History
     from rollback.git.repo import GitRepo
 
@@ -78,8 +79,11 @@ def age(when: datetime, now: datetime | None = None) -> str:
     return f"{seconds // 86400}d"
 
 
-def context_panel(repo: GitRepo, history: History, data: DataSide) -> RenderableType:
-    """Repository, branch, upstream and ahead/behind, provider and environment, checkpoint."""
+def context_panel(
+    repo: GitRepo, history: History, data: DataSide, timeline: Timeline | None = None
+) -> RenderableType:
+    """Repository, branch, upstream and ahead/behind, provider and environment; from the
+    timeline (the data of ``rollback timeline``): last release, checkpoint and rollback."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -101,11 +105,20 @@ def context_panel(repo: GitRepo, history: History, data: DataSide) -> Renderable
     if data.environment:
         provider += f"; environment {data.environment}"
     grid.add_row("snapshots", provider)
-    last = data.last_checkpoint
-    if last is not None:
-        assert last.commit is not None
-        grid.add_row(
-            "last checkpoint",
-            f"{last.id} at {last.commit[:10]} ({age(last.created_at)} ago)",
-        )
+    if timeline is not None:
+        for kind, label in (
+            ("release", "last release"),
+            ("checkpoint", "last checkpoint"),
+            ("run", "last rollback"),
+        ):
+            e = timeline.latest(kind)
+            if e is None:
+                continue
+            if kind == "release":
+                what = f"{' '.join(e.facts.get('tags') or [])} at {e.ref[:10]}"
+            elif kind == "run":
+                what = f"{e.ref}: {e.facts.get('strategy')}, {e.facts.get('status')}"
+            else:
+                what = f"{e.ref} at {str(e.commit)[:10]}"
+            grid.add_row(label, f"{what} ({age(e.at)} ago)")
     return Panel(grid, title="rollback", title_align="left", expand=False)

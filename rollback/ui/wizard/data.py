@@ -11,6 +11,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from rollback.errors import UsageError
+from rollback.ui.lines import fit_words
 from rollback.ui.wizard.prompts import Option, Prompter
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def choose_data(
     *,
     project: Project | None = None,
     preferred: str | None = None,
+    seen: set[str] | None = None,
 ) -> Plan:
     """Return ``plan`` with its data steps, as flags or answers decide."""
     asked_for_data = flags.snapshot not in (None, "none") or flags.data not in (None, "none")
@@ -70,8 +72,10 @@ def choose_data(
         repo, plan, project, snapshot=preferred or "auto", data=None, safety_snapshot=True
     )
     _show(recommended, out)
+    if seen is not None:
+        seen.add("data")
     action, snapshot = prompter.select(
-        "What should happen to the data?", _actions(recommended, preferred)
+        "What should happen to the data?", _actions(recommended, preferred, min(out.width, 120))
     )
     if action == "none":
         return _attach(repo, plan, project, snapshot="none", data="none", safety_snapshot=False)
@@ -105,7 +109,7 @@ def _snapshots(plan: Plan) -> list[dict[str, Any]]:
 _ACTION = {"code-only": "none", "none-fits": "", "restore": "restore", "downgrade": "downgrade"}
 
 
-def _actions(recommended: Plan, preferred: str | None) -> list[Option]:
+def _actions(recommended: Plan, preferred: str | None, width: int = 80) -> list[Option]:
     """Values are (action, snapshot id or None: ask which)."""
     rec = _recommendation(recommended)
     best = _ACTION.get(str(rec.get("action")), "")
@@ -129,14 +133,17 @@ def _actions(recommended: Plan, preferred: str | None) -> list[Option]:
         )
     )
     downgrade = _data(recommended).get("downgrade") or {}
+    title = "Downgrade the migrations (keep the data, undo the schema)" + (
+        "  (recommended)" if best == "downgrade" else ""
+    )
+    why = str(downgrade.get("reason") or "not possible")
+    # the list shows "- title (why)" on one row: fold the reason at a word, never mid-word
+    room = max(width - len(title) - 8, 16)
     options.append(
         Option(
-            "Downgrade the migrations (keep the data, undo the schema)"
-            + ("  (recommended)" if best == "downgrade" else ""),
+            title,
             ("downgrade", None),
-            disabled=None
-            if downgrade.get("possible")
-            else str(downgrade.get("reason") or "not possible")[:60],
+            disabled=None if downgrade.get("possible") else fit_words(why, room),
         )
     )
     options.append(
@@ -185,12 +192,10 @@ def snapshot_title(snap: dict[str, Any], *, best: bool = False) -> str:
 
 def _show(plan: Plan, out: Console) -> None:
     """The pairing assessment (pairing's own rendering): snapshots, recommendation, reasons."""
-    try:
-        from rollback.ui.render_pairing import data_text
-    except ImportError:  # pairing without its renderer: the recommendation's own words
-        rec = _recommendation(plan)
-        out.print(f"Data recommendation: {rec.get('action', 'unknown')}", markup=False)
-        for reason in rec.get("reasons") or []:
-            out.print(f"  - {reason}", markup=False)
-        return
-    out.print(data_text(plan), markup=False, end="")
+    from rollback.ui.lines import show
+    from rollback.ui.render import text_line
+    from rollback.ui.render_pairing import data_lines
+
+    if plan.data:
+        lines = data_lines(plan.data, decision=False)
+        show(out, [text_line(x) for x in lines[1:]])  # [0] is a blank line

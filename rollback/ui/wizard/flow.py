@@ -7,6 +7,7 @@ tests drive it with scripted answers below the UI. Nothing changes before "Run i
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from rollback.data.project import Project
+    from rollback.data.timeline import Timeline
     from rollback.git.repo import GitRepo
     from rollback.plan import Plan
     from rollback.run.journal import Journal
@@ -63,7 +65,10 @@ def run_wizard(
     rules = project.rules
     history = read_history(repo, rules, limit=limit)
     side = load_data_side(project)
-    out.print(context_panel(repo, history, side))  # a
+    from rollback.run.timeline import gather
+
+    timeline = gather(repo, project, snapshots=side.snapshots, history=history, now=now)
+    out.print(context_panel(repo, history, side, timeline))  # a
     _warn_if_busy(repo, out)
     if flags.commits:
         selection = Selection(commits=flags.commits, label="the given commits")
@@ -73,13 +78,22 @@ def run_wizard(
         # read once, however many searches miss the listed rows
         deeper = cache(partial(read_history, repo, rules, limit=SEARCH_DEPTH))
         selection = choose_target(prompter, history, side, out, deeper)  # b
+    seen: set[str] = set()  # parts of the plan shown on the way: not printed twice at the end
     plan = _plan_code(  # c, e
-        repo, prompter, flags, selection, out, project=project, now=now, plan_id=plan_id
+        repo, prompter, flags, selection, out, project=project, now=now, plan_id=plan_id, seen=seen
     )
     plan = choose_data(  # d
-        repo, plan, side, prompter, flags, out, project=project, preferred=selection.snapshot
+        repo,
+        plan,
+        side,
+        prompter,
+        flags,
+        out,
+        project=project,
+        preferred=selection.snapshot,
+        seen=seen,
     )
-    return _finish(repo, plan, prompter, flags, out, provider=side.name)  # f
+    return _finish(repo, plan, prompter, flags, out, provider=side.name, seen=frozenset(seen))
 
 
 def _warn_if_busy(repo: GitRepo, out: Console) -> None:
@@ -109,6 +123,7 @@ def _plan_code(
     project: Project,
     now: datetime | None,
     plan_id: str | None,
+    seen: set[str],
 ) -> Plan:
     """Strategy (c) and push (e), then the code plan from the shared planner."""
     from rollback.code.planner import Target, make_plan, undone_history
@@ -134,6 +149,7 @@ def _plan_code(
                 strategy = next(c.strategy for c in found if c.allowed)
             else:
                 describe_undone(undone, out)
+                seen.add("commits")
                 options = strategy_options(found, min(out.width, 120))
                 strategy = prompter.select("Which strategy?", options)
         if strategy == "revert-selected":
@@ -185,19 +201,30 @@ def _plan_code(
     return build(stop)
 
 
-def save_runbook(plan: Plan, path: Path) -> tuple[Path, Path]:
+def save_runbook(plan: Plan, path: Path, repo: GitRepo | None = None) -> tuple[Path, Path]:
     """Write the Markdown runbook to ``path`` and the plan JSON next to it (for apply)."""
     from rollback.ui.runbook import plan_markdown
 
+    timeline = runbook_timeline(repo, plan) if repo is not None else None
     json_path = (
         path.with_suffix(".json") if path.suffix != ".json" else path.with_suffix(".plan.json")
     )
     try:
-        path.write_text(plan_markdown(plan), encoding="utf-8")
+        path.write_text(plan_markdown(plan, timeline), encoding="utf-8")
         json_path.write_text(plan.to_json(), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot write the runbook ({exc.strerror})") from exc
     return path, json_path
+
+
+def runbook_timeline(repo: GitRepo, plan: Plan) -> Timeline:
+    """The timeline a runbook shows: from a little before the target, fits against it."""
+    from rollback.data.project import load_project
+    from rollback.run.timeline import gather
+
+    limit = len(plan.commits) + 10 if plan.strategy != "revert-selected" else 30
+    target = plan.target if plan.strategy != "revert-selected" else None
+    return gather(repo, load_project(repo.root), limit=limit, target=target)
 
 
 def _finish(
@@ -208,15 +235,17 @@ def _finish(
     out: Console,
     *,
     provider: str | None,
+    seen: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Show the whole plan (f), then run it, save the runbook, or cancel."""
-    from rollback.ui.render import plan_text
+    from rollback.ui.lines import show
+    from rollback.ui.render import plan_lines
 
     out.print()
-    out.print(plan_text(plan), markup=False, end="")
+    show(out, plan_lines(plan, shown=seen))
     saved: tuple[Path, ...] = ()
     if flags.save_runbook is not None:
-        saved = save_runbook(plan, flags.save_runbook)
+        saved = save_runbook(plan, flags.save_runbook, repo)
         out.print(
             f"Runbook saved to {saved[0]} (plan for rollback apply: {saved[1]})",
             markup=False,
@@ -236,11 +265,15 @@ def _finish(
             raise Cancelled()
         if action == "save":
             name = prompter.text("Save the runbook to:", default=f"rollback-{plan.id}.md")
-            saved = save_runbook(plan, Path(name).expanduser())
-            out.print(
-                f"Runbook saved to {saved[0]}; run it later with: rollback apply {saved[1]}",
-                markup=False,
-                soft_wrap=True,
+            saved = save_runbook(plan, Path(name).expanduser(), repo)
+            from rollback.ui.lines import command, prose
+
+            show(
+                out,
+                [
+                    prose(f"Runbook saved to {saved[0]}; run it later with:"),
+                    command(f"rollback apply {shlex.quote(str(saved[1]))}", 2),
+                ],
             )
             return Outcome("saved", plan, saved=saved)
     from rollback.run.execute import apply_plan

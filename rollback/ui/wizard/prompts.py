@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 CANCEL_MESSAGE = "cancelled: nothing was changed"
 
@@ -74,12 +77,24 @@ class Prompter(Protocol):
 
 
 class QuestionaryPrompter:
-    """Prompts drawn by questionary (prompt_toolkit). Esc cancels, Ctrl-C interrupts."""
+    """Prompts drawn by questionary (prompt_toolkit). Esc cancels, Ctrl-C interrupts.
 
-    def __init__(self) -> None:
+    The answered prompt is erased and echoed again by us, folded at word boundaries: the
+    terminal cut prompt_toolkit's own echo mid-word (``translate the button la⏎bels``).
+    """
+
+    def __init__(self, out: Console | None = None) -> None:
         import questionary
 
+        from rollback.ui.render import console
+
         self._q = questionary
+        self._out = out or console()
+
+    def _echo(self, message: str, answer: str) -> None:
+        from rollback.ui.lines import prose, show
+
+        show(self._out, [prose(f"? {message} {answer}", hang=2)])
 
     def _ask(self, question: Any) -> Any:
         from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
@@ -94,6 +109,7 @@ class QuestionaryPrompter:
 
         app = question.application
         app.key_bindings = merge_key_bindings([app.key_bindings, escape])
+        app.erase_when_done = True  # self._echo prints the answer, folded at words
         try:
             answer = question.unsafe_ask()
         except KeyboardInterrupt:
@@ -124,7 +140,10 @@ class QuestionaryPrompter:
             if search
             else "(arrows, Enter; Esc cancels)",
         )
-        return self._ask(question).value
+        boxed = self._ask(question)
+        title = next((o.title for o in options if o.value is boxed.value), str(boxed.value))
+        self._echo(message, title)
+        return boxed.value
 
     def checkbox(self, message: str, options: Sequence[Option]) -> list[Any]:
         question = self._q.checkbox(
@@ -132,13 +151,19 @@ class QuestionaryPrompter:
             choices=self._choices(options),
             instruction="(Space to mark, Enter when done; Esc cancels)",
         )
-        return [boxed.value for boxed in self._ask(question)]
+        values = [boxed.value for boxed in self._ask(question)]
+        self._echo(message, f"{len(values)} selected")
+        return values
 
     def confirm(self, message: str, *, default: bool) -> bool:
-        return bool(self._ask(self._q.confirm(message, default=default)))
+        answer = bool(self._ask(self._q.confirm(message, default=default)))
+        self._echo(message, "Yes" if answer else "No")
+        return answer
 
     def text(self, message: str, *, default: str = "") -> str:
-        return str(self._ask(self._q.text(message, default=default)))
+        answer = str(self._ask(self._q.text(message, default=default)))
+        self._echo(message, answer)
+        return answer
 
 
 class _Esc:

@@ -143,30 +143,35 @@ def pick_commits(prompter: Prompter, commits: Sequence[CommitInfo], width: int) 
 
 def describe_undone(undone: Sequence[CommitInfo], out: Console) -> None:
     """What rolling back undoes: counts, the rows, and what each strategy risks."""
+    from rollback.ui.lines import prose, show
+
     merges = sum(c.is_merge for c in undone)
     pushed = sum(bool(c.pushed) for c in undone)
     data = sum(c.touches_data for c in undone)
-    out.print(
-        f"Rolling back undoes {len(undone)} commit(s): {merges} merge(s), {pushed} pushed, "
-        f"{data} changing the data schema",
-        markup=False,
-    )
     width = min(out.width, 120)
-    for c in undone[:10]:
-        out.print(f"  {row_title(c, width - 2)}", markup=False)
+    lines = [
+        prose(
+            f"Rolling back undoes {len(undone)} commit(s): {merges} merge(s), {pushed} pushed, "
+            f"{data} changing the data schema"
+        ),
+        *(prose(row_title(c, width - 2), 2) for c in undone[:10]),
+    ]
     if len(undone) > 10:
-        out.print(f"  ... and {len(undone) - 10} more", markup=False)
-    out.print(
-        "Predicted conflicts: none (revert and restore of a range ending at the head apply "
-        "cleanly)",
-        markup=False,
+        lines.append(prose(f"... and {len(undone) - 10} more", 2))
+    lines.append(
+        prose(
+            "Predicted conflicts: none (revert and restore of a range ending at the head apply "
+            "cleanly)"
+        )
     )
     if pushed:
-        out.print(
-            f"Rewritten history: park would rewrite {pushed} pushed commit(s) and need a "
-            "force push; reset is not offered",
-            markup=False,
+        lines.append(
+            prose(
+                f"Rewritten history: park would rewrite {pushed} pushed commit(s) and need a "
+                "force push; reset is not offered"
+            )
         )
+    show(out, lines)
 
 
 def strategy_options(found: Sequence[Choice], width: int = 120) -> list[Option]:
