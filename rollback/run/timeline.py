@@ -44,6 +44,37 @@ def past_runs(repo: GitRepo) -> list[PastRun]:
     return runs
 
 
+def deploy_marks(project: Project) -> list[Snapshot]:
+    """The local store's deploy marks (``checkpoint --mark-only``) as ``mark`` events: a
+    snapshot-like value that restores nothing by itself (``restorable`` is False)."""
+    from rollback.data.marks import list_marks
+    from rollback.data.snapshots.base import Snapshot
+
+    if project.provider_name != "local":
+        return []
+    try:
+        store = project.provider("local")
+    except RollbackError:
+        return []
+    folder = getattr(store, "store", None)
+    if folder is None:
+        return []
+    return [
+        Snapshot(
+            id=m.id,
+            provider="local",
+            created_at=m.created_at,
+            label=m.label,
+            commit=m.commit,
+            branch=m.branch,
+            restorable=False,
+            components=tuple(m.logged()),
+            extra={"kind": "mark"},
+        )
+        for m in list_marks(folder)
+    ]
+
+
 def gather(
     repo: GitRepo,
     project: Project,
@@ -75,6 +106,7 @@ def gather(
         except RollbackError as exc:
             snapshots = []
             notes.append(f"snapshots could not be listed: {exc}")
+    snapshots = [*snapshots, *deploy_marks(project)]
     try:
         runs = past_runs(repo)
     except UsageError as exc:  # a damaged journal: say so, show the rest

@@ -175,6 +175,12 @@ def test_cli_mark_only_and_restore_to_mark_report_per_table(
     assert mark["commit"] == sha and "binlog_file" in mark["positions"]["shop"]
     listed = rollback(capsys, "snapshot", "marks", "-C", str(repo.path), "--json")
     assert [m["id"] for m in json.loads(listed.out)] == [mark["id"]]
+    shown = rollback(capsys, "timeline", "-C", str(repo.path), "--format", "json")
+    assert shown.code == 0, shown.err
+    events = json.loads(shown.out)["events"]
+    assert [e["ref"] for e in events if e["kind"] == "mark"] == [mark["id"]]
+    logged = rollback(capsys, "log", "-C", str(repo.path), "--json")
+    assert mark["id"] in json.dumps(json.loads(logged.out))  # log marks the commit of the mark
     deploy_bad_release(binlog_url)
     order(binlog_url, "after deploy")
     done = rollback(capsys, "snapshot", "restore", sid, "--to-mark", mark["id"],

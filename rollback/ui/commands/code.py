@@ -70,12 +70,13 @@ def _checkpoints(project: Project) -> dict[str, list[str]]:
     the history is what ``log`` is for)."""
     from rollback.data.timeline import snapshot_kind
     from rollback.errors import RollbackError
+    from rollback.run.timeline import deploy_marks
     from rollback.ui.wizard.context import provider_configured
 
     if not provider_configured(project.config) and not (project.root / ".rollback").is_dir():
         return {}
     try:
-        snapshots = project.provider().list()
+        snapshots = [*project.provider().list(), *deploy_marks(project)]
     except RollbackError:
         return {}
     found: dict[str, list[str]] = {}
