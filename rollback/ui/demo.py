@@ -243,15 +243,32 @@ def _checkpoint(b: _Builder, tag: str, when: datetime) -> str:
     return store.create(f"release-{tag}", commit=commit, branch="main").id
 
 
+def launcher() -> str:
+    """How a shell runs this rollback again: ``rollback`` when PATH finds this very program,
+    else its absolute path (a venv that is not activated: ``.venv/bin/rollback demo``)."""
+    import shlex
+    import shutil
+    import sys
+
+    me = Path(sys.argv[0])
+    found = shutil.which("rollback")
+    if me.name not in ("rollback", "git-rollback") or not me.exists():
+        return "rollback" if found else f"{shlex.quote(sys.executable)} -m rollback"
+    if found and Path(found).resolve() == me.resolve():
+        return "rollback"
+    return shlex.quote(str(me.resolve().with_name("rollback")))
+
+
 def what_to_look_at(path: Path) -> list[Line]:
     """The closing words of the demo: where to look (the run's summary said how to undo it)."""
     from rollback.ui.lines import command, prose
 
+    me = launcher()
     lines = [
         prose(f"What to look at (cd {path}):"),
         command("git log --oneline --graph -8", 2, note="the revert commits on top of v1.3"),
-        command("rollback timeline", 2, note="releases, checkpoints and this rollback"),
-        command("rollback status", 2, note="what ran, step by step"),
-        command("rollback snapshot list", 2, note="the checkpoints and the safety snapshot"),
+        command(f"{me} timeline", 2, note="releases, checkpoints and this rollback"),
+        command(f"{me} status", 2, note="what ran, step by step"),
+        command(f"{me} snapshot list", 2, note="the checkpoints and the safety snapshot"),
     ]
     return lines

@@ -162,3 +162,20 @@ def test_delete_refuses_what_a_run_in_progress_needs(shop: Demo, capsys) -> None
     assert rollback(capsys, "snapshot", "delete", v10).code == 0  # not needed: it does not fit
     forced = rollback(capsys, "snapshot", "delete", "--force", v12, "--json")
     assert forced.code == 0 and json.loads(forced.out) == {"deleted": v12, "forced": True}
+
+
+def test_demo_hint_runs_from_a_venv_that_is_not_activated(tmp_path: Path) -> None:
+    # the README's line runs .venv/bin/rollback demo: `rollback` alone is not on PATH then
+    program = Path(sys.executable).with_name("rollback")
+    if not program.exists():
+        pytest.skip(f"no rollback script beside {sys.executable}")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(program), "demo", "--no-wizard", "--path", str(tmp_path / "d")],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("Try it: "))
+    shell = hint.removeprefix("Try it: ") + " --version"
+    assert str(program.resolve()) in shell, hint
+    ran = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, env=env)
+    assert ran.returncode == 0 and ran.stdout.startswith("rollback"), ran.stderr

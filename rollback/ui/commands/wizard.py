@@ -137,7 +137,7 @@ def demo(
     """Build a sandbox shop with a bad release on top, then start the wizard in it."""
     import time
 
-    from rollback.ui.demo import build_demo, what_to_look_at
+    from rollback.ui.demo import build_demo, launcher, what_to_look_at
     from rollback.ui.render import console
     from rollback.ui.wizard.prompts import WizardFlags
 
@@ -152,7 +152,7 @@ def demo(
         markup=False,
     )
     if no_wizard or not is_terminal():
-        out.print(f"Try it: cd {built.path} && rollback", markup=False)
+        out.print(f"Try it: cd {built.path} && {launcher()}", markup=False, soft_wrap=True)
         return
     out.print(
         f"Roll back {built.bad_release} together with its data: choose release v1.2.",
