@@ -28,10 +28,12 @@ class GitError(OperationError):
     def __init__(self, args: list[str], status: int, stderr: str) -> None:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit code {status}"
-        for line in lines:  # git puts the useful line first for fatal errors
-            if line.startswith(("fatal:", "error:")):
-                reason = line
-                break
+        # git's "fatal:" line names the cause ("c.dat: smudge filter lfs failed"); "error:"
+        # lines before it are often its echoes ("external filter ... failed 1")
+        fatal = [line for line in lines if line.startswith("fatal:")]
+        errors = [line for line in lines if line.startswith("error:")]
+        if fatal or errors:
+            reason = (fatal or errors)[0]
         super().__init__(f"git {args[0]} failed: {reason}")
         self.git_args = args
         self.status = status

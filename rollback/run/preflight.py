@@ -32,6 +32,12 @@ def refuse_active_run(repo: GitRepo) -> None:
         raise RefusedError(
             f"rollback {active.plan.id} was interrupted: its process is gone{who}", hint=hint
         )
+    owner = journals.run_owner(repo.git_dir)
+    if owner is not None and owner.alive() is not False and active.status != "stopped":
+        raise RefusedError(
+            f"another rollback is running in this repository ({owner.describe()})",
+            hint="wait for it to finish; rollback status shows its progress",
+        )
     raise RefusedError(f"rollback {active.plan.id} is {active.status}: finish it first", hint=hint)
 
 

@@ -98,19 +98,30 @@ def put_back(repo: GitRepo, journal: Journal) -> Report:
         report.back.append("the stopped git revert is abandoned (git revert --abort)")
         journal.status = "aborting"
         journal.save()
-    if journal.moving:
-        settle(repo, journal, forward=str(journal.moving["to"]) == goal)
+    tree_error: OperationError | None = None
+    try:
+        if journal.moving:
+            settle(repo, journal, forward=str(journal.moving["to"]) == goal)
+            journal.save()
+        now = repo.ref(ref)
+        if now is not None and now != goal:
+            on_branch = state.status(repo).branch == plan.branch
+            move(
+                repo, journal, branch=plan.branch, old=now, new=goal, why="put back", tree=on_branch
+            )
+            journal.save()
+    except OperationError as exc:  # git failed half-way: say so, and what the state is
         journal.save()
-    now = repo.ref(ref)
-    if now is not None and now != goal:
-        on_branch = state.status(repo).branch == plan.branch
-        move(repo, journal, branch=plan.branch, old=now, new=goal, why="put back", tree=on_branch)
-        journal.save()
+        tree_error = exc
+        if repo.ref(ref) == goal:
+            _salvage(repo, goal)
     data_back, data_error = _data(repo, journal)
     pushed = remote.put_back(repo, journal)
     if goal == plan.head:
         _remove_created_refs(repo, journal)
     report = check(repo, journal, goal, pushed, report)
+    if tree_error is not None:
+        report.not_back.insert(0, f"updating the work tree failed ({tree_error})")
     if data_back:
         report.back.append(data_back)
     if data_error:
@@ -118,6 +129,19 @@ def put_back(repo: GitRepo, journal: Journal) -> Report:
         if data_error.hint:
             report.by_hand.append(data_error.hint)
     return report
+
+
+def _salvage(repo: GitRepo, goal: str, limit: int = 200) -> None:
+    """After a work-tree update died half-way: put back file by file what can be put back.
+
+    One ``git restore`` per file, so that the file a filter fails on stays behind alone
+    (check() then names it); past ``limit`` files, only the report.
+    """
+    st = state.status(repo)
+    if st.branch is None or len(st.changed) > limit:
+        return
+    for path in st.changed:
+        repo.git_status("restore", f"--source={goal}", "--staged", "--worktree", "--", path)
 
 
 def _abort_safety(repo: GitRepo) -> str | None:

@@ -116,11 +116,15 @@ def _close_stopped(repo: GitRepo, journal: Journal) -> Journal:
             f"the {busy.operation} of rollback {journal.plan.id} is still in progress",
             hint=f"resolve the conflicts, then {busy.finish}; then rollback resume",
         )
-    index = next(i for i, s in enumerate(journal.plan.steps) if s.kind == "stop-at-conflict")
-    wanted = [str(c) for c in journal.plan.steps[index].params["commits"]]
+    steps = journal.plan.steps
+    index = next(i for i, s in enumerate(steps) if s.kind == "stop-at-conflict")
+    wanted = [c.sha for c in journal.plan.commits]
     onto = str(journal.result(index).get("onto") or journal.intent(index).get("onto") or "")
     head = repo.head() or ""
     reverted = _reverted_between(repo, onto, head) if onto else set()
+    for i, s in enumerate(steps[:index]):  # written before the stop (or skipped: empty)
+        if s.kind == "write-commits" and journal.done(i):
+            reverted |= {str(c) for c in s.params.get("commits", [])}
     missing = [c for c in wanted if c not in reverted]
     if missing:
         what = "abandoned (git revert --abort)" if head == onto else "not finished"

@@ -231,11 +231,11 @@ def _written_line(journal: Any) -> str | None:
             continue
         result = journal.result(i)
         skipped = [str(s) for s in result.get("skipped_empty", [])]
-        count = int(result.get("count", 0))
-        line = f"{count} commit(s) written"
+        line = f"{int(result.get('count', 0))} written"
         if skipped:
             shas = ", ".join(s[:10] for s in skipped)
-            line += f", {len(skipped)} skipped: {shas} already reverted (the revert is empty)"
+            why = "already reverted" if step.params.get("mode") == "revert-selected" else ""
+            line += f", {len(skipped)} skipped: {shas} " + (why or "(its revert is empty)")
         return line
     return None
 
