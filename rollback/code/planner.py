@@ -134,7 +134,8 @@ def make_plan(
     target_tree, _, target_subject = repo.log("-1", "--format=%T%x00%s", target.sha).partition("\0")
     if strategy == "revert":
         trees = [c.tree for c in undone] + [target_tree.strip()]
-        empty = tuple(c.sha for c, parent in zip(undone, trees[1:]) if c.tree == parent)
+        pairs = zip(undone, trees[1:], strict=True)
+        empty = tuple(c.sha for c, parent in pairs if c.tree == parent)
     facts = Facts(
         repo=str(repo.root),
         branch=branch,
@@ -232,7 +233,7 @@ def predict(
     parents = [f"{c.parents[0]}^{{tree}}" if c.parents else EMPTY_TREE for c in selected]
     parent_trees = repo.git("rev-parse", *parents).split()
     onto = repo.tree_of(head)
-    empty = []
+    empty: list[str] = []
     for commit, parent_tree in zip(selected, parent_trees, strict=True):
         tree, conflicts = repo.revert_tree(commit.sha, parent_tree, onto)
         if conflicts:
