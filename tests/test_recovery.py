@@ -491,3 +491,21 @@ def test_park_with_a_too_long_branch_name_names_the_cause_and_cleans_up(repo: Re
     assert "removed" in message and "NOT put back" not in message
     assert state(repo) == before
     assert repo.git("for-each-ref", "refs/rollback") == ""
+
+
+def test_ctrl_c_inside_the_work_tree_update_exits_130_and_resumes(
+    repo: Repo, capsys, tmp_path: Path
+) -> None:
+    marks = tmp_path / "marks"
+    shas = filtered_history(repo, marks)
+    plan = _plan(capsys, repo, "--to", shas["target"], "--strategy", "restore")
+    proc = start(repo, "apply", str(plan), "--yes")
+    wait_for(marks / "started", proc)
+    kill_group(proc, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+    assert proc.returncode == 130
+    assert "-- interrupted" in rollback(capsys, "status").out
+    (marks / "go").touch()
+    resumed = rollback(capsys, "resume")
+    assert resumed.code == 0, resumed.err
+    assert repo.tree() == repo.tree(shas["target"])
+    assert repo.git("status", "--porcelain") == ""
