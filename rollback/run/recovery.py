@@ -70,7 +70,8 @@ def resume(repo: GitRepo) -> Journal:
             raise UsageError("no rollback is in progress: nothing to resume")
         if journal.status == "stopped":
             return _close_stopped(repo, journal)
-        if journal.status == "aborting":
+        put_back_killed = journal.moving is not None and journal.moving.get("why") == "put back"
+        if journal.status == "aborting" or put_back_killed:  # finish what was being put back
             return _finish_abort(repo, journal)
         if journal.status == "undoing":
             return _finish_undo(repo, journal)

@@ -186,7 +186,10 @@ def _plan_repo(repo_path: Path | None, the_plan: Plan) -> GitRepo:
 def _run(repo: GitRepo, the_plan: Plan, *, yes: bool, show: bool) -> None:
     from rollback.run.execute import apply_plan
     from rollback.run.preflight import preflight
+    from rollback.run.safety import with_safety_steps
     from rollback.ui.render import plan_text
+
+    the_plan = with_safety_steps(the_plan)  # what is shown is what runs
 
     if show or not yes:
         # refuse before showing the plan or asking; otherwise apply_plan's own preflight is
