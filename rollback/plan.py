@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,26 @@ STEP_KINDS = (
     "restore-snapshot",
     "downgrade",
 )
+# the parameters each step kind needs, and their types ("sha": a full commit id; "sha?": one
+# or null; "sha|@written": one, or the commit the write-commits step wrote; "argvs": a list of
+# argument lists). A plan with a step missing one is refused before anything runs (exit 2).
+STEP_PARAMS: dict[str, dict[str, str]] = {
+    "safety-ref": {"ref": "str", "sha": "sha"},
+    "write-commits": {"mode": "str"},
+    "create-branch": {"branch": "str", "sha": "sha"},
+    "move-branch": {"branch": "str", "from": "sha", "to": "sha|@written"},
+    "push": {"remote": "str", "branch": "str", "force": "bool", "lease": "sha?"},
+    "stop-at-conflict": {"commits": "shas"},
+    "safety-snapshot": {"provider": "str", "label": "str"},
+    "hook": {"argv": "strs"},
+    "restore-snapshot": {"provider": "str", "snapshot": "str", "created_at": "str"},
+    "downgrade": {"commands": "argvs"},
+}
+WRITE_MODES = {
+    "restore": {"tree_of": "sha", "message": "str"},
+    "revert": {"commits": "shas"},
+    "revert-selected": {"commits": "shas"},
+}
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _PLAN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
@@ -164,6 +184,41 @@ def _sha(value: str, where: str) -> str:
     return value
 
 
+def _check_params(kind: str, params: Mapping[str, Any], where: str) -> None:
+    """Each parameter the step kind needs is there with the right type; else exit 2."""
+    wanted = dict(STEP_PARAMS[kind])
+    if kind == "write-commits":
+        mode = params.get("mode")
+        if mode not in WRITE_MODES:
+            raise UsageError(f"{where}: parameter 'mode' must be one of {', '.join(WRITE_MODES)}")
+        wanted.update(WRITE_MODES[str(mode)])
+    for name, kind_of in wanted.items():
+        if name not in params:
+            raise UsageError(f"{where}: missing parameter {name!r}")
+        if not _fits(params[name], kind_of):
+            raise UsageError(f"{where}: parameter {name!r} has the wrong type or value")
+
+
+def _fits(value: Any, kind_of: str) -> bool:
+    def sha(v: Any) -> bool:
+        return isinstance(v, str) and bool(_SHA.match(v))
+
+    def strs(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    checks: dict[str, Callable[[Any], bool]] = {
+        "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+        "sha": sha,
+        "sha?": lambda v: v is None or sha(v),
+        "sha|@written": lambda v: v == "@written" or sha(v),
+        "shas": lambda v: isinstance(v, list) and all(sha(x) for x in v),
+        "strs": lambda v: strs(v) and bool(v),
+        "argvs": lambda v: isinstance(v, list) and all(strs(x) and x for x in v),
+    }
+    return bool(checks[kind_of](value))
+
+
 def plan_from_json(text: str, *, source: str = "plan") -> Plan:
     """Parse and validate a plan file; every problem is a one-line UsageError."""
     try:
@@ -224,13 +279,15 @@ def plan_from_dict(body: Mapping[str, Any], *, source: str = "plan") -> Plan:
         kind = _need(s, "kind", str, where)
         if kind not in STEP_KINDS:
             raise UsageError(f"{where}: unknown step kind {kind!r}")
+        params = _need(s, "params", dict, where)
+        _check_params(kind, params, f"{where} ({kind})")
         steps.append(
             Step(
                 kind=kind,
                 title=_need(s, "title", str, where),
                 commands=tuple(_need(s, "commands", list, where)),
                 undo=_need(s, "undo", str, where),
-                params=_need(s, "params", dict, where),
+                params=params,
             )
         )
     conflicts = _need(body, "conflicts", dict, source)

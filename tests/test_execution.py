@@ -150,9 +150,11 @@ def test_untracked_file_in_the_way_is_cleaned_up(repo: Repo, capsys) -> None:
     (repo.path / "f3.txt").write_text("precious untracked work\n")
     before = state(repo)
     result = rollback(capsys, "plan", "--to", shas[3], "--strategy", "reset", "--apply", "--yes")
-    assert result.code == 1
-    assert "step 2 (move-branch) failed" in result.err
-    assert "everything is back as before the plan" in result.err
+    print(result.err)
+    assert result.code == 3
+    assert "step 2 (move-branch) failed: files that git does not track" in result.err
+    assert "f3.txt" in result.err
+    assert "put back: main is at" in result.err and "NOT put back" not in result.err
     assert (repo.path / "f3.txt").read_text() == "precious untracked work\n"
     assert state(repo) == before
     status = rollback(capsys, "status")
@@ -171,12 +173,14 @@ def test_push_rejected_by_hook_is_undone(repo: Repo, capsys, tmp_path: Path) -> 
         capsys, "plan", "--to", shas[1], "--strategy", "revert", "--push", "--apply", "--yes"
     )
     assert result.code == 1
-    assert "push" in result.err and "everything is back as before the plan" in result.err
+    assert "deploy freeze: pushes are closed" in result.err
+    assert "put back: main is at" in result.err and "index and work tree match it" in result.err
+    assert "origin/main is at" in result.err and "NOT put back" not in result.err
     assert state(repo) == before
 
 
 def _apply_killed(repo: Repo, plan: Path, after_step: int) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ROLLBACK_FAULT_AFTER_STEP=str(after_step))
+    env = dict(os.environ, ROLLBACK_FAULT=f"after-step-{after_step}")
     return subprocess.run(
         [sys.executable, "-m", "rollback", "apply", str(plan), "--yes"],
         cwd=repo.path,
@@ -195,10 +199,10 @@ def test_killed_run_then_status_and_abort(repo: Repo, capsys, tmp_path: Path) ->
     assert killed.returncode == -9
     assert repo.head() != before[0]
     status = rollback(capsys, "status")
-    assert "-- running" in status.out
+    assert "-- interrupted" in status.out and "is gone" in status.out
     assert "[x] 3. Move main" in status.out and "rollback resume" in status.out
     again = rollback(capsys, "apply", str(plan), "--yes")
-    assert again.code == 3 and "is running: finish it first" in again.err
+    assert again.code == 3 and "was interrupted: its process is gone" in again.err
     aborted = rollback(capsys, "abort")
     assert aborted.code == 0, aborted.err
     assert state(repo) == before

@@ -45,6 +45,14 @@ def require_branch(repo: GitRepo, branch: str | None = None) -> str:
     """The checked-out branch (``branch`` when the caller has read it already)."""
     branch = branch or repo.branch()
     if branch is None:
+        from rollback.git.state import busy
+
+        doing = busy(repo)  # a rebase or a bisect detaches HEAD: name it, and how to finish
+        if doing is not None:
+            raise RefusedError(
+                f"a {doing.operation} is in progress; finish or abandon it first",
+                hint=doing.finish,
+            )
         raise RefusedError(
             "HEAD is detached: rollback moves a branch, and none is checked out",
             hint="check out the branch to roll back first, e.g. git switch main",
@@ -105,11 +113,12 @@ def make_plan(
     head: str = found
     selected: tuple[CommitInfo, ...] = ()
     conflicts: dict[str, tuple[str, ...]] = {}
+    empty: tuple[str, ...] = ()
     if strategy == "revert-selected":
         if to is not None or before is not None:
             raise UsageError("revert-selected takes --commits A,B,... instead of --to/--before")
         history, selected = _selected(repo, rules, commits, head)
-        conflicts = predict_conflicts(repo, selected, head)
+        conflicts, empty = predict(repo, selected, head)
         target = Target(head, "HEAD")
         undone: tuple[CommitInfo, ...] = ()
     else:
@@ -122,18 +131,24 @@ def make_plan(
     remote = (
         upstream.split("/", 1)[0] if upstream else (None if not history.has_remote else "origin")
     )
+    target_tree, _, target_subject = repo.log("-1", "--format=%T%x00%s", target.sha).partition("\0")
+    if strategy == "revert":
+        trees = [c.tree for c in undone] + [target_tree.strip()]
+        pairs = zip(undone, trees[1:], strict=True)
+        empty = tuple(c.sha for c, parent in pairs if c.tree == parent)
     facts = Facts(
         repo=str(repo.root),
         branch=branch,
         head=head,
         target=target.sha,
         target_ref=target.ref,
-        target_subject=repo.log("-1", "--format=%s", target.sha).strip(),
+        target_subject=target_subject.strip(),
         undone=undone,
         remote=remote,
         upstream=upstream,
         selected=selected,
         conflicts=conflicts,
+        empty=empty,
     )
     options = Options(
         strategy=strategy,
@@ -202,18 +217,28 @@ def _resolve_all(repo: GitRepo, refs: Sequence[str]) -> list[str]:
 def predict_conflicts(
     repo: GitRepo, selected: Sequence[CommitInfo], head: str
 ) -> dict[str, tuple[str, ...]]:
-    """Revert each selected commit (newest first) in memory; the files of the first conflict.
+    """Revert each selected commit (newest first) in memory; the files of the first conflict."""
+    return predict(repo, selected, head)[0]
+
+
+def predict(
+    repo: GitRepo, selected: Sequence[CommitInfo], head: str
+) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """(the files of the first conflict, the commits whose revert is empty: already reverted).
 
     Nothing touches the work tree: ``git merge-tree --write-tree`` merges in the object database.
     """
     if not selected:
-        return {}
+        return {}, ()
     parents = [f"{c.parents[0]}^{{tree}}" if c.parents else EMPTY_TREE for c in selected]
     parent_trees = repo.git("rev-parse", *parents).split()
     onto = repo.tree_of(head)
+    empty: list[str] = []
     for commit, parent_tree in zip(selected, parent_trees, strict=True):
         tree, conflicts = repo.revert_tree(commit.sha, parent_tree, onto)
         if conflicts:
-            return {commit.sha: tuple(conflicts)}
+            return {commit.sha: tuple(conflicts)}, tuple(empty)
+        if tree == onto:
+            empty.append(commit.sha)
         onto = tree
-    return {}
+    return {}, tuple(empty)

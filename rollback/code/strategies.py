@@ -30,6 +30,7 @@ class Facts:
     upstream: str | None = None  # e.g. "origin/main"
     selected: tuple[CommitInfo, ...] = ()  # revert-selected: chosen commits, newest first
     conflicts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    empty: tuple[str, ...] = ()  # commits whose revert changes nothing (already reverted)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,12 @@ def build_plan(facts: Facts, options: Options, *, plan_id: str, created_at: str)
     if not commits:
         raise UsageError(
             f"nothing to roll back: {facts.target_ref} is the current head of {facts.branch}"
+        )
+    if strategy in ("revert", "revert-selected") and set(facts.empty) >= {c.sha for c in commits}:
+        shas = ", ".join(c.short for c in commits[:5])
+        raise UsageError(
+            f"nothing to roll back: reverting {shas} changes nothing (already reverted)",
+            hint="see rollback log; git log --grep 'This reverts commit' shows the reverts",
         )
     safety = f"refs/rollback/{plan_id}/before"
     steps: list[Step] = [
@@ -219,11 +226,21 @@ def _undo_lines(facts: Facts, plan_id: str) -> list[str]:
     ]
 
 
+def _skipping(facts: Facts, shas: Sequence[str]) -> str:
+    """'; skip 1 whose revert is empty: 1234567890' (already reverted, or an empty commit)."""
+    empty = [s for s in shas if s in facts.empty]
+    if not empty:
+        return ""
+    return f"; skip {len(empty)} whose revert is empty: " + ", ".join(s[:10] for s in empty)
+
+
 def _revert(facts: Facts, options: Options, plan_id: str) -> tuple[list[Step], list[str]]:
-    n = len(facts.undone)
+    shas = [c.sha for c in facts.undone]
+    n = len(shas) - len([s for s in shas if s in facts.empty])
     step = Step(
         "write-commits",
-        f"Write {n} revert commit(s), newest first, as git revert --no-edit -m 1 would",
+        f"Write {n} revert commit(s), newest first, as git revert --no-edit -m 1 would"
+        + _skipping(facts, shas),
         (f"git revert --no-edit -m 1 $(git rev-list --first-parent {facts.target}..{facts.head})",),
         "",
         {"mode": "revert", "commits": [c.sha for c in facts.undone], "tree": "target"},
@@ -265,10 +282,12 @@ def _revert_selected(facts: Facts, options: Options, plan_id: str) -> tuple[list
         cut = shas.index(conflicted[0].sha)
         clean, rest = shas[:cut], shas[cut:]
     if clean:
+        n = len([s for s in clean if s not in facts.empty])
         steps.append(
             Step(
                 "write-commits",
-                f"Write {len(clean)} revert commit(s), newest first (conflicts predicted: none)",
+                f"Write {n} revert commit(s), newest first (conflicts predicted: none)"
+                + _skipping(facts, clean),
                 (f"git revert --no-edit -m 1 {' '.join(s[:10] for s in clean)}",),
                 "",
                 {"mode": "revert-selected", "commits": clean},

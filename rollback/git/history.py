@@ -28,7 +28,11 @@ class MigrationRules(Protocol):
     def matches(self, path: str) -> bool: ...
 
 
-_FORMAT = "%x1e%H%x1f%P%x1f%ct%x1f%an%x1f%ae%x1f%D%x1f%s"
+# -z with NUL-separated fields: no byte a subject or an author name can hold shifts a field.
+# Each commit starts with an empty field (a file name is never empty), so the names that
+# --name-only lists after a commit can never be taken for the next commit's fields.
+_FORMAT = "%x00%H%x00%P%x00%T%x00%ct%x00%an%x00%ae%x00%D%x00%s"
+_FIELDS = 8
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class CommitInfo:
     branches: tuple[str, ...] = ()
     pushed: bool | None = None  # None: no remote to compare with
     data_files: tuple[str, ...] = ()  # changed files matching the migration patterns
+    tree: str = ""  # the commit's tree: a commit whose tree is its first parent's is empty
 
     @property
     def short(self) -> str:
@@ -95,25 +100,31 @@ def _parse_refs(decoration: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def parse_log(raw: str, rules: MigrationRules | None = None) -> list[CommitInfo]:
-    """Parse ``git log --format=_FORMAT`` output, with ``--name-only -z`` when ``rules`` is set.
+    """Parse ``git log -z --format=_FORMAT`` output, with ``--name-only`` when ``rules`` is set.
 
-    With names, each record is ``header NUL [NL name NUL ...]``; the names matching the
-    migration patterns become ``data_files``.
+    Each commit is ``NUL sha NUL parents NUL ... subject NUL`` and, with names, ``NL name NUL
+    name NUL ...``; the names matching the migration patterns become ``data_files``.
     """
+    fields = raw.split("\0")
     commits = []
-    for record in raw.split("\x1e"):
-        if not record.strip():
+    i = 0
+    while i < len(fields):
+        if fields[i] != "" or i + _FIELDS >= len(fields):
+            i += 1
             continue
-        sha, parents, ct, author, email, deco, rest = record.split("\x1f", 6)
-        subject, _, names = rest.partition("\0")
+        sha, parents, tree, ct, author, email, deco, subject = fields[i + 1 : i + 1 + _FIELDS]
+        i += 1 + _FIELDS
+        names: list[str] = []
+        while i < len(fields) and fields[i] != "":
+            names.append(fields[i].lstrip("\n"))
+            i += 1
         data_files: tuple[str, ...] = ()
         if rules is not None and names:
-            changed = (n.lstrip("\n") for n in names.split("\0"))
-            data_files = tuple(n for n in changed if n and rules.matches(n))
+            data_files = tuple(n for n in names if n and rules.matches(n))
         tags, branches = _parse_refs(deco)
         commits.append(
             CommitInfo(
-                sha=sha,
+                sha=sha.lstrip("\n"),
                 parents=tuple(parents.split()),
                 committed_at=int(ct),
                 author=author,
@@ -122,6 +133,7 @@ def parse_log(raw: str, rules: MigrationRules | None = None) -> list[CommitInfo]
                 tags=tags,
                 branches=branches,
                 data_files=data_files,
+                tree=tree,
             )
         )
     return commits
@@ -153,8 +165,8 @@ def read_history(
     limit_args = [f"--max-count={limit + 1}"] if limit is not None else []
     # one process for commits and their changed files; filtering names here is ~3x faster
     # than a ':(glob)**/...' pathspec walk, which cannot prune folders
-    names = ["--diff-merges=first-parent", "--name-only", "-z"] if rules.patterns else []
-    raw = repo.log("--first-parent", *names, f"--format={_FORMAT}", *limit_args, *rev_args)
+    names = ["--diff-merges=first-parent", "--name-only"] if rules.patterns else []
+    raw = repo.log("--first-parent", "-z", *names, f"--format={_FORMAT}", *limit_args, *rev_args)
     commits = parse_log(raw, rules if rules.patterns else None)
     complete = limit is None or len(commits) <= limit
     commits = commits[:limit] if limit is not None else commits

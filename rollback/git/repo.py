@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,34 +28,16 @@ class GitError(OperationError):
     def __init__(self, args: list[str], status: int, stderr: str) -> None:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit code {status}"
-        for line in lines:  # git puts the useful line first for fatal errors
-            if line.startswith(("fatal:", "error:")):
-                reason = line
-                break
+        # git's "fatal:" line names the cause ("c.dat: smudge filter lfs failed"); "error:"
+        # lines before it are often its echoes ("external filter ... failed 1")
+        fatal = [line for line in lines if line.startswith("fatal:")]
+        errors = [line for line in lines if line.startswith("error:")]
+        if fatal or errors:
+            reason = (fatal or errors)[0]
         super().__init__(f"git {args[0]} failed: {reason}")
         self.git_args = args
         self.status = status
         self.stderr = stderr
-
-
-@dataclass(frozen=True)
-class InProgress:
-    operation: str
-    finish: str  # the command that finishes or abandons it
-
-
-_IN_PROGRESS = (
-    ("MERGE_HEAD", "merge", "git merge --continue  (or: git merge --abort)"),
-    ("rebase-merge", "rebase", "git rebase --continue  (or: git rebase --abort)"),
-    ("rebase-apply", "rebase", "git rebase --continue  (or: git rebase --abort)"),
-    ("REVERT_HEAD", "revert", "git revert --continue  (or: git revert --abort)"),
-    (
-        "CHERRY_PICK_HEAD",
-        "cherry-pick",
-        "git cherry-pick --continue  (or: git cherry-pick --abort)",
-    ),
-    ("BISECT_LOG", "bisect", "git bisect reset"),
-)
 
 
 class GitRepo:
@@ -178,19 +159,18 @@ class GitRepo:
     def tree_of(self, rev: str) -> str:
         return self.git("rev-parse", f"{rev}^{{tree}}").strip()
 
-    def in_progress(self) -> InProgress | None:
-        for name, operation, finish in _IN_PROGRESS:
-            if (self.git_dir / name).exists():
-                return InProgress(operation, finish)
-        return None
-
     def index_locked(self) -> bool:
         return (self.git_dir / "index.lock").exists()
 
-    def dirty_files(self) -> list[str]:
-        """Tracked files with staged or unstaged changes (untracked files do not count)."""
-        out = self.git("status", "--porcelain", "--untracked-files=no", "-z")
-        return [entry[3:] for entry in out.split("\0") if entry.strip()]
+    def refs(self, *names: str) -> dict[str, str]:
+        """The values of the full ref names that exist, in one process."""
+        out = self.git("for-each-ref", "--format=%(refname)%00%(objectname)", *names)
+        values = {}
+        for line in out.splitlines():
+            name, _, sha = line.partition("\0")
+            if name in names:
+                values[name] = sha
+        return values
 
     def ref(self, name: str) -> str | None:
         status, out, _ = self.git_status("rev-parse", "--verify", "-q", name)
@@ -312,27 +292,58 @@ class GitRepo:
         expected = NULL_SHA if old is None else old
         status, _, err = self.git_status("update-ref", "-m", reason, ref, new, expected)
         if status != 0:
-            raise RefusedError(
-                f"{ref} was not where we expected it ({expected[:10]}); nothing moved",
-                hint=err.strip().splitlines()[-1] if err.strip() else None,
-            )
+            _ref_error(ref, expected, err, status)
 
     def delete_ref(self, ref: str, old: str) -> None:
-        self.git("update-ref", "-d", ref, old)
+        status, _, err = self.git_status("update-ref", "-d", ref, old)
+        if status != 0:
+            _ref_error(ref, old, err, status)
 
     def checkout_tree(self, old: str, new: str) -> None:
         """Update index and work tree from commit ``old`` to ``new`` (two-tree merge).
 
-        Refuses, changing nothing, where an untracked file would be overwritten.
+        Refuses, changing nothing, where an untracked file would be overwritten; updates
+        submodules as ``git checkout --recurse-submodules`` does.
         """
         self.git_status("update-index", "-q", "--refresh")
-        self.git("read-tree", "-m", "-u", old, new)
+        self.git("read-tree", "-m", "-u", "--recurse-submodules", old, new)
+
+    def reset_tree(self, commit: str) -> None:
+        """Index and work tree to ``commit``, overwriting tracked changes (recovery only).
+
+        The caller has checked that every change in the way is one of ours.
+        """
+        self.git("read-tree", "--reset", "-u", "--recurse-submodules", commit)
 
     def push(self, remote: str, *refspecs: str, force_with_lease: str | None = None) -> None:
         args = ["push", "--porcelain", remote, *refspecs]
         if force_with_lease:
             args.insert(1, f"--force-with-lease={force_with_lease}")
-        self.git(*args)
+        status, out, err = self.git_status(*args)
+        if status != 0:
+            # the reason is on stdout ("!  src:dst  [rejected] (stale info)") and in what the
+            # remote's hooks said ("remote: ..."): name those, not "failed to push some refs"
+            rejected = [line.split("\t")[-1] for line in out.splitlines() if line.startswith("!")]
+            said = [line for line in err.splitlines() if line.startswith("remote:")]
+            reason = "; ".join(rejected + said[-2:])
+            raise GitError(["push"], status, f"error: {reason}" if reason else err)
+
+
+def _ref_error(ref: str, expected: str, err: str, status: int) -> None:
+    """A compare-and-swap that found the ref elsewhere is a refusal; anything else is git's
+    own failure, named by its real cause (``File name too long``, a full disk)."""
+    if "but expected" in err or "reference already exists" in err or "is at " in err:
+        raise RefusedError(
+            f"{ref} was not where we expected it ({expected[:10]}); nothing moved",
+            hint=err.strip().splitlines()[-1] if err.strip() else None,
+        )
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    cause = lines[-1] if lines else f"exit code {status}"
+    for marker in ("Unable to create ", "unable to "):  # git puts the OS error last
+        if marker in cause and ": " in cause:
+            cause = cause.rsplit(": ", 1)[1]
+            break
+    raise GitError(["update-ref", ref], status, f"fatal: {cause} ({ref})")
 
 
 def _branch_name(full: str) -> str | None:

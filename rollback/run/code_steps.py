@@ -1,8 +1,9 @@
 """Handlers for the code steps of a plan. Each returns a JSON-able result for the journal.
 
 Commits are written with plumbing into the object database (no work-tree churn per commit);
-the branch then moves once, compare-and-swap, with the work tree updated by a two-tree
-``read-tree -m -u`` that refuses to overwrite untracked files.
+the branch then moves once (``worktree.move``: the intent journaled, the branch moved
+compare-and-swap, then index and work tree by a two-tree ``read-tree -m -u`` that refuses to
+overwrite untracked files). Git output is read with NUL-separated fields only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from rollback.code.strategies import revert_message
 from rollback.errors import OperationError, RefusedError
+from rollback.git import state
 from rollback.git.repo import EMPTY_TREE, GitRepo, commit_bytes, object_sha
+from rollback.run.worktree import move, settle
 
 if TYPE_CHECKING:
     from rollback.plan import Step
@@ -26,14 +29,16 @@ def _first_line(body: str) -> str:
 
 
 def _records(repo: GitRepo, *rev_args: str) -> list[tuple[str, list[str], str, str]]:
-    """(sha, parents, tree, first line of message) for each commit, in log order."""
-    raw = repo.log("--format=%x1e%H%x1f%P%x1f%T%x1f%B", *rev_args)
+    """(sha, parents, tree, first line of message) for each commit, in log order.
+
+    ``-z`` ends each commit with NUL and the fields are NUL-separated: no byte a message can
+    hold shifts a field.
+    """
+    fields = repo.log("-z", "--format=%H%x00%P%x00%T%x00%B", *rev_args).split("\0")
     out = []
-    for record in raw.split("\x1e"):
-        if not record.strip():
-            continue
-        sha, parents, tree, body = record.split("\x1f", 3)
-        out.append((sha, parents.split(), tree, _first_line(body)))
+    for i in range(0, len(fields) - 3, 4):
+        sha, parents, tree, body = fields[i : i + 4]
+        out.append((sha.lstrip("\n"), parents.split(), tree, _first_line(body)))
     return out
 
 
@@ -100,19 +105,14 @@ def _merged_trees(
 
 
 def move_branch(ctx: RunContext, step: Step) -> dict[str, Any]:
-    repo = ctx.repo
     branch = str(step.params["branch"])
     old, new = str(step.params["from"]), ctx.resolve(str(step.params["to"]))
-    ref = f"refs/heads/{branch}"
-    at = repo.ref(ref)
-    if at == new:  # a resumed run: already moved
-        return {"branch": branch, "from": old, "to": new}
-    repo.checkout_tree(old, new)
-    try:
-        repo.update_ref(ref, new, old, f"rollback {ctx.plan.id}: {ctx.plan.strategy}")
-    except Exception:
-        repo.checkout_tree(new, old)
-        raise
+    moving = ctx.journal.moving
+    if moving and (moving["from"], moving["to"]) == (old, new):
+        settle(ctx.repo, ctx.journal, forward=True)  # a resumed run, killed inside the move
+    elif old != new:
+        why = ctx.plan.strategy
+        move(ctx.repo, ctx.journal, branch=branch, old=old, new=new, why=why, tree=True)
     return {"branch": branch, "from": old, "to": new}
 
 
@@ -125,25 +125,40 @@ def create_branch(ctx: RunContext, step: Step) -> dict[str, Any]:
 
 
 def push(ctx: RunContext, step: Step) -> dict[str, Any]:
+    """Push with a lease on what the remote had (none: a new branch must not exist there).
+
+    The intent (remote ref, its value before, what is pushed) is journaled first, so that a
+    failure after the push, or an abort, can put the remote ref back.
+    """
     remote, branch = str(step.params["remote"]), str(step.params["branch"])
+    ref = f"refs/heads/{branch}"
+    tracking = f"refs/remotes/{remote}/{branch}"
+    known = ctx.repo.refs(ref, tracking)
     if step.params.get("force"):
-        lease = f"{branch}:{step.params['lease']}"
-        ctx.repo.push(remote, f"refs/heads/{branch}:refs/heads/{branch}", force_with_lease=lease)
+        before: str | None = str(step.params["lease"])
     else:
-        ctx.repo.push(remote, f"refs/heads/{branch}:refs/heads/{branch}")
-    return {"remote": remote, "branch": branch, "sha": ctx.repo.ref(f"refs/heads/{branch}")}
+        before = known.get(tracking)
+    pushed = known.get(ref)
+    if pushed is None:
+        raise OperationError(f"branch {branch} does not exist: nothing to push")
+    ctx.intend({"remote": remote, "ref": ref, "before": before, "pushed": pushed})
+    ctx.repo.push(remote, f"{ref}:{ref}", force_with_lease=f"{ref}:{before or ''}")
+    return {"remote": remote, "branch": branch, "sha": pushed, "before": before}
 
 
 def stop_at_conflict(ctx: RunContext, step: Step) -> dict[str, Any]:
     commits = [str(c) for c in step.params["commits"]]
+    onto = ctx.repo.head()
+    ctx.intend({"onto": onto})
     status, _, err = ctx.repo.git_status("revert", "--no-edit", "-m", "1", *commits)
     if status == 0:
-        return {"stopped": False}
-    if ctx.repo.in_progress() is None:
+        return {"stopped": False, "onto": onto}
+    if state.busy(ctx.repo) is None:
         raise OperationError(
             f"git revert failed: {err.strip().splitlines()[-1] if err else status}"
         )
-    return {"stopped": True, "conflicts": ctx.repo.git("diff", "--name-only", "--diff-filter=U")}
+    conflicts = ctx.repo.git("diff", "-z", "--name-only", "--diff-filter=U").split("\0")
+    return {"stopped": True, "onto": onto, "conflicts": [c for c in conflicts if c]}
 
 
 HANDLERS: dict[str, Handler] = {

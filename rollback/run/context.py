@@ -50,6 +50,7 @@ class RunContext:
         self.journal = journal
         self.progress = (reporter or SilentReporter()).progress  # data steps report bytes here
         self.written: str | None = None  # the last commit written by a write-commits step
+        self.index = 0  # the step running now
         for i in range(len(plan.steps)):
             result = journal.result(i)
             if "written" in result:
@@ -61,6 +62,10 @@ class RunContext:
         from rollback.data.project import load_project
 
         return load_project(self.repo.root)
+
+    def intend(self, intent: dict[str, Any]) -> None:
+        """Journal what the running step is about to do, before it does it."""
+        self.journal.mark(self.index, "started", intent=intent)
 
     def resolve(self, sha: str) -> str:
         if sha == "@written":

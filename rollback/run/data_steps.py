@@ -56,7 +56,7 @@ def _check_planned_restore(ctx: RunContext, step: Step) -> None:
 
 def safety_snapshot(ctx: RunContext, step: Step) -> dict[str, Any]:
     _check_planned_restore(ctx, step)
-    provider = ctx.project.provider(str(step.params["provider"]))
+    provider = ctx.project.provider(str(step.params["provider"]) or None)
     snap = provider.create(
         str(step.params["label"]),
         live=True,
@@ -121,7 +121,7 @@ def safety_of(journal: Journal) -> tuple[str, str] | None:
     return None
 
 
-def _changed_data(journal: Journal) -> list[int]:
+def changed_data(journal: Journal) -> list[int]:
     started = {int(s["index"]) for s in journal.steps}
     return [i for i, s in enumerate(journal.plan.steps) if s.kind in CHANGING and i in started]
 
@@ -132,7 +132,7 @@ def undo_data(repo: GitRepo, journal: Journal) -> None:
     Nothing to do when no step that changes the data has started. Hooks are not undone (a
     ``maintenance:enable`` stays on until you run its opposite); the message says so.
     """
-    changed = _changed_data(journal)
+    changed = changed_data(journal)
     if not changed:
         return
     plan: Plan = journal.plan
@@ -160,7 +160,7 @@ def restore_for_undo(repo: GitRepo, journal: Journal) -> tuple[str, str | None] 
     been written since the rollback completed, so the provider first takes a new safety
     snapshot of it. Returns (restored id, new safety id), or None when the run changed no data.
     """
-    if not _changed_data(journal):
+    if not changed_data(journal):
         return None
     safety = safety_of(journal)
     if safety is None:

@@ -1,23 +1,33 @@
 """The run journal under ``.git/rollback/<plan-id>/``: what ran, what remains.
 
 Each step is journaled as started before it runs and as done (with its result) before the
-next starts; every write is atomic (temporary file, fsync, rename), so a killed run leaves a
-journal that ``status``, ``resume`` and ``abort`` can trust.
+next starts; a branch move records its intent (``moving``: branch, from, to) before the branch
+moves and clears it once index and work tree follow. Every write is atomic (a temporary file of
+its own, fsync, rename), so a killed run leaves a journal that ``status``, ``resume`` and
+``abort`` can trust.
+
+One run at a time per repository: ``run_lock`` holds ``.git/rollback/lock`` (owner's host, pid,
+command, time) for the whole of apply, resume, abort and undo. A run that is active in its
+journal but whose lock owner is gone was interrupted (``interrupted``).
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rollback.errors import UsageError
+from rollback import lockfile
+from rollback.errors import RefusedError, UsageError
 from rollback.plan import Plan, plan_from_json
 
-ACTIVE = ("running", "stopped")  # a run that must be resumed, continued or aborted
+# a run that must be resumed, continued or aborted: running (apply), stopped (at a conflict),
+# aborting and undoing (an abort or an undo in progress)
+ACTIVE = ("running", "stopped", "aborting", "undoing")
 
 
 def now_iso() -> str:
@@ -34,6 +44,14 @@ class Journal:
     finished_at: str | None = None
     error: str | None = None
     after: str | None = None  # the branch head when the run completed
+    moving: dict[str, Any] | None = None  # a branch move in flight: branch, from, to, why
+    unfinished: list[str] = field(default_factory=list)  # what a failed run could not put back
+    undo_code_only: bool = False  # an undo in progress leaves the data (--code-only)
+
+    @property
+    def active(self) -> bool:
+        """Must be finished (resume) or put back (abort) before another run may start."""
+        return self.status in ACTIVE or (self.status == "failed" and bool(self.unfinished))
 
     @property
     def path(self) -> Path:
@@ -42,16 +60,36 @@ class Journal:
     def done(self, index: int) -> bool:
         return any(s["index"] == index and s["status"] == "done" for s in self.steps)
 
+    def started(self, index: int) -> bool:
+        return any(s["index"] == index for s in self.steps)
+
+    def intent(self, index: int) -> dict[str, Any]:
+        """What a step recorded when it started (a push: the remote ref and its value before)."""
+        for s in self.steps:
+            if s["index"] == index:
+                return dict(s.get("intent") or s.get("result") or {})
+        return {}
+
     def result(self, index: int) -> dict[str, Any]:
         for s in self.steps:
             if s["index"] == index and s["status"] == "done":
                 return dict(s.get("result", {}))
         return {}
 
-    def mark(self, index: int, status: str, result: dict[str, Any] | None = None) -> None:
+    def mark(
+        self,
+        index: int,
+        status: str,
+        result: dict[str, Any] | None = None,
+        *,
+        intent: dict[str, Any] | None = None,
+    ) -> None:
+        old = next((s for s in self.steps if s["index"] == index), {})
         self.steps = [s for s in self.steps if s["index"] != index]
         entry: dict[str, Any] = {"index": index, "kind": self.plan.steps[index].kind}
         entry.update(status=status, at=now_iso(), result=result or {})
+        if intent or old.get("intent"):
+            entry["intent"] = intent or old.get("intent")
         self.steps.append(entry)
         self.steps.sort(key=lambda s: int(s["index"]))
         self.save()
@@ -68,27 +106,20 @@ class Journal:
             "finished_at": self.finished_at,
             "error": self.error,
             "after": self.after,
+            "moving": self.moving,
+            "unfinished": self.unfinished,
+            "undo_code_only": self.undo_code_only,
         }
-        tmp = self.folder / "journal.json.tmp"
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(body, fh, indent=1, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        _write_atomic(self.path, json.dumps(body, indent=1, ensure_ascii=False))
         current = self.folder.parent / "current"
-        if self.status in ACTIVE:
-            _write_atomic(current, self.plan.id)
+        if self.active:
+            if not current.exists() or current.read_text().strip() != self.plan.id:
+                _write_atomic(current, self.plan.id)
         elif current.exists() and current.read_text().strip() == self.plan.id:
             current.unlink()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+_write_atomic = lockfile.write_atomic  # a temporary name of its own per writer
 
 
 def journal_root(git_dir: Path) -> Path:
@@ -116,6 +147,9 @@ def load(git_dir: Path, plan_id: str) -> Journal:
             finished_at=body.get("finished_at"),
             error=body.get("error"),
             after=body.get("after"),
+            moving=body.get("moving"),
+            unfinished=list(body.get("unfinished") or []),
+            undo_code_only=bool(body.get("undo_code_only")),
         )
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path}: the journal is damaged ({exc})") from exc
@@ -124,9 +158,65 @@ def load(git_dir: Path, plan_id: str) -> Journal:
 def current(git_dir: Path) -> Journal | None:
     """The run that is in progress or stopped, if any."""
     pointer = journal_root(git_dir) / "current"
-    if not pointer.is_file():
+    try:
+        plan_id = pointer.read_text().strip()
+    except FileNotFoundError:
         return None
-    return load(git_dir, pointer.read_text().strip())
+    return load(git_dir, plan_id)
+
+
+def lock_path(git_dir: Path) -> Path:
+    return journal_root(git_dir) / "lock"
+
+
+def run_owner(git_dir: Path) -> lockfile.Owner | None:
+    """Who holds the repository's rollback lock now (None: nobody)."""
+    return lockfile.read_owner(lock_path(git_dir))
+
+
+def interrupted(journal: Journal, git_dir: Path) -> lockfile.Owner | None:
+    """The dead owner of an active run whose process is gone (None: not interrupted).
+
+    A run is interrupted when its journal says running (or aborting, undoing) and no live
+    process holds the lock: its owner was killed, or the machine restarted.
+    """
+    if journal.status not in ("running", "aborting", "undoing"):
+        return None
+    owner = run_owner(git_dir)
+    if owner is None:
+        return lockfile.Owner(None, None, "?", journal.started_at)
+    return owner if owner.alive() is False else None
+
+
+@contextmanager
+def run_lock(git_dir: Path, *, take_dead: bool = False) -> Iterator[lockfile.Owner | None]:
+    """One rollback at a time in this repository (apply, resume, abort, undo).
+
+    ``take_dead``: take over the lock of a run whose process is gone (resume and abort do;
+    a new apply is told to resume or abort that run instead). Yields the dead owner taken over.
+    """
+    try:
+        with lockfile.hold(lock_path(git_dir), take_dead=take_dead) as previous:
+            yield previous
+    except lockfile.LockTaken as taken:
+        if taken.path != lock_path(git_dir):
+            raise
+        raise _busy(git_dir, taken) from None
+
+
+def _busy(git_dir: Path, taken: lockfile.LockTaken) -> RefusedError:
+    who = taken.owner.describe() if taken.owner else "an unknown owner"
+    if taken.dead:
+        active = current(git_dir)
+        name = f"rollback {active.plan.id}" if active else "a rollback"
+        return RefusedError(
+            f"{name} was interrupted: its process is gone ({who})",
+            hint="see rollback status; then rollback resume or rollback abort",
+        )
+    return RefusedError(
+        f"another rollback is running in this repository ({who})",
+        hint="wait for it to finish; rollback status shows its progress",
+    )
 
 
 def all_runs(git_dir: Path) -> list[Journal]:

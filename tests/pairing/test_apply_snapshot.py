@@ -113,7 +113,8 @@ def test_a_failing_step_after_the_restore_puts_data_and_code_back(
     assert made.code == 0, made.err
     failed = rollback(capsys, "apply", "plan.json", "--yes")
     assert failed.code == 1
-    assert "step 6 (hook) failed" in failed.err and "everything is back" in failed.err
+    assert "step 6 (hook) failed" in failed.err and "put back: main is at" in failed.err
+    assert "the data is back from the run's safety snapshot" in failed.err
     assert repo.head() == commits["head"] and repo.tree() == repo.tree(commits["head"])
     assert sqlite_tables(db) == {"items", "prices", "rules"}  # from the run's safety snapshot
     assert (repo.path / "pub/media/head.jpg").exists()
@@ -165,7 +166,7 @@ def test_a_snapshot_that_vanished_since_the_plan_is_refused_before_any_change(
     LocalStore.from_config(load_config(repo.path)).delete(taken["target"])
     before = len(LocalStore.from_config(load_config(repo.path)).list())
     refused = rollback(capsys, "apply", "plan.json", "--yes")
-    assert refused.code == 1 and f"snapshot {taken['target']} of the plan" in refused.err
+    assert refused.code == 3 and f"snapshot {taken['target']} of the plan" in refused.err
     assert repo.head() == commits["head"]
     assert len(LocalStore.from_config(load_config(repo.path)).list()) == before  # no safety taken
 
@@ -196,7 +197,7 @@ def test_a_run_killed_after_the_restore_is_aborted_back_to_the_data_before(
                     "-o", "plan.json")  # fmt: skip
     assert made.code == 0, made.err
     kinds = [s["kind"] for s in json.loads((repo.path / "plan.json").read_text())["steps"]]
-    env = {**os.environ, "ROLLBACK_FAULT_AFTER_STEP": str(kinds.index("restore-snapshot"))}
+    env = {**os.environ, "ROLLBACK_FAULT": f"after-step-{kinds.index('restore-snapshot')}"}
     killed = subprocess.run(
         [sys.executable, "-m", "rollback", "apply", "plan.json", "--yes"],
         cwd=repo.path, env=env, capture_output=True, text=True, check=False,
@@ -204,7 +205,7 @@ def test_a_run_killed_after_the_restore_is_aborted_back_to_the_data_before(
     assert killed.returncode == -signal.SIGKILL
     assert sqlite_tables(db) == {"items", "prices"}  # restored, code not moved yet
     status = rollback(capsys, "status")
-    assert "running" in status.out
+    assert "-- interrupted" in status.out
     aborted = rollback(capsys, "abort")
     assert aborted.code == 0, aborted.err
     assert repo.head() == commits["head"]

@@ -184,14 +184,40 @@ def apply(
     except OSError as exc:
         raise UsageError(f"{plan_file}: cannot read the plan ({exc.strerror})") from exc
     the_plan = plan_from_json(text, source=str(plan_file))
-    repo = _open(repo_path or Path(the_plan.repo))
+    repo = _plan_repo(repo_path, the_plan)
     _run(repo, the_plan, yes=yes, show=True)
+
+
+def _plan_repo(repo_path: Path | None, the_plan: Plan) -> GitRepo:
+    """The repository to apply in: the current one (or -C), which must be the plan's."""
+    from rollback.errors import RefusedError
+    from rollback.run.preflight import same_repository
+
+    try:
+        repo = _open(repo_path)
+    except UsageError as exc:
+        if repo_path is not None:
+            raise
+        raise UsageError(
+            f"not inside a git repository; this plan is for {the_plan.repo}",
+            hint=f"run it there, or name it: rollback apply PLAN -C {the_plan.repo}",
+        ) from exc
+    if not same_repository(repo, the_plan):
+        raise RefusedError(
+            f"this plan is for the repository at {the_plan.repo}, not {repo.root}; "
+            "nothing was changed",
+            hint=f"run it there, or name it: rollback apply PLAN -C {the_plan.repo}",
+        )
+    return repo
 
 
 def _run(repo: GitRepo, the_plan: Plan, *, yes: bool, show: bool) -> None:
     from rollback.run.execute import apply_plan
     from rollback.run.preflight import preflight
+    from rollback.run.safety import with_safety_steps
     from rollback.ui.render import plan_text
+
+    the_plan = with_safety_steps(the_plan)  # what is shown is what runs
 
     if show or not yes:
         # refuse before showing the plan or asking; otherwise apply_plan's own preflight is
@@ -223,7 +249,26 @@ def _run(repo: GitRepo, the_plan: Plan, *, yes: bool, show: bool) -> None:
         f"done: {the_plan.branch} is at {str(journal.after)[:10]}; "
         f"the old head {the_plan.head[:10]} is kept at {the_plan.safety_ref}"
     )
+    written = _written_line(journal)
+    if written:
+        print(written)
     print(f"undo with: rollback undo {the_plan.id}")
+
+
+def _written_line(journal: Any) -> str | None:
+    """'2 written, 1 skipped: <sha> already reverted' from the write-commits results."""
+    for i, step in enumerate(journal.plan.steps):
+        if step.kind != "write-commits":
+            continue
+        result = journal.result(i)
+        skipped = [str(s) for s in result.get("skipped_empty", [])]
+        line = f"{int(result.get('count', 0))} written"
+        if skipped:
+            shas = ", ".join(s[:10] for s in skipped)
+            why = "already reverted" if step.params.get("mode") == "revert-selected" else ""
+            line += f", {len(skipped)} skipped: {shas} " + (why or "(its revert is empty)")
+        return line
+    return None
 
 
 def _format(the_plan: Plan, fmt: str, repo: GitRepo) -> str:
@@ -261,26 +306,41 @@ def status(
     runs = journals.all_runs(repo.git_dir)
     active = journals.current(repo.git_dir)
     chosen = runs if show_all else [active or runs[-1]] if runs else []
+    dead = {j.plan.id: journals.interrupted(j, repo.git_dir) for j in chosen}
     if as_json:
-        print(json.dumps([_run_json(j) for j in chosen], indent=2))
+        print(json.dumps([_run_json(j, dead[j.plan.id]) for j in chosen], indent=2))
         return
     if not chosen:
         print("no rollback has run in this repository")
         return
+    from dataclasses import replace
+
     for j in chosen:
-        sys.stdout.write(status_text(j))
+        owner = dead[j.plan.id]
+        if owner is None:
+            sys.stdout.write(status_text(j))
+            if j.unfinished:
+                print("  not put back: " + "; ".join(j.unfinished))
+                print("  next: rollback abort  (puts back what remains, once the cause is fixed)")
+            continue
+        sys.stdout.write(status_text(replace(j, status="interrupted")))
+        who = f"pid {owner.pid} on {owner.host}" if owner.pid else "its process"
+        doing = {"aborting": "an abort", "undoing": "an undo"}.get(j.status, "the run")
+        print(f"  {doing} was interrupted: {who} is gone")
+        print("  next: rollback resume  (or: rollback abort)")
 
 
-def _run_json(j: Any) -> dict[str, Any]:
+def _run_json(j: Any, dead: Any = None) -> dict[str, Any]:
     return {
         "id": j.plan.id,
-        "status": j.status,
+        "status": "interrupted" if dead is not None else j.status,
         "strategy": j.plan.strategy,
         "branch": j.plan.branch,
         "before": j.plan.head,
         "after": j.after,
         "steps": j.steps,
         "error": j.error,
+        "unfinished": j.unfinished,
     }
 
 
@@ -290,17 +350,21 @@ def resume(repo_path: Path | None = RepoOpt) -> None:
 
     journal = do_resume(_open(repo_path))
     print(f"rollback {journal.plan.id}: {journal.status}")
+    written = _written_line(journal) if journal.status == "completed" else None
+    if written:
+        print(written)
 
 
 def abort(repo_path: Path | None = RepoOpt) -> None:
     """Put everything back exactly as it was before the rollback in progress."""
     from rollback.run.recovery import abort as do_abort
 
-    journal = do_abort(_open(repo_path))
-    print(
-        f"aborted rollback {journal.plan.id}: {journal.plan.branch} is back at "
-        f"{journal.plan.head[:10]}"
-    )
+    done = do_abort(_open(repo_path))
+    journal = done.journal
+    if journal.status == "completed":  # an interrupted undo, put back to the rollback's result
+        print(f"the undo of rollback {journal.plan.id} is aborted: {done.report.text()}")
+    else:
+        print(f"aborted rollback {journal.plan.id}: {done.report.text()}")
 
 
 def undo(
