@@ -167,3 +167,28 @@ def binlog_url(binlog_server: int) -> Iterator[str]:
         subprocess.run(
             [*base, f"DROP DATABASE IF EXISTS `{name}`"], check=True, capture_output=True
         )
+
+
+@pytest.fixture(scope="session")
+def private_redis_port() -> Iterator[int]:
+    """A private Redis for the session (tests that count server-wide commands)."""
+    from tests.privateservers import missing, private_redis
+
+    why = missing("redis-server")
+    if why:
+        _service_unavailable(f"a private Redis needs {why}")
+    with private_redis() as port:
+        yield port
+
+
+@pytest.fixture
+def private_redis_url(private_redis_port: int) -> Iterator[str]:
+    """Database 0 of the private Redis, flushed before and after; yields its URL."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=private_redis_port)
+    client.flushall()
+    try:
+        yield f"redis://127.0.0.1:{private_redis_port}/0"
+    finally:
+        client.flushall()

@@ -92,3 +92,33 @@ def _stop(pid: int) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def private_redis() -> Iterator[int]:
+    """A private Redis with nothing on disk; yields its port.
+
+    For tests that read server-wide counters (INFO commandstats): on the shared server another
+    test run on the same machine moves them too.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="rollback-test-redis-"))
+    port = free_port()
+    started = subprocess.run(
+        ["sh", "-c", 'cd "$1" && redis-server --port "$2" --bind 127.0.0.1 --save "" '
+         '--appendonly no >server.log 2>&1 & echo $!', "sh", str(folder), str(port)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    pid = int(started.stdout.strip())
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if not _alive(pid):
+                raise RuntimeError((folder / "server.log").read_text()[-2000:])
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the private redis-server did not start in 15 s")
+        yield port
+    finally:
+        _stop(pid)
+        shutil.rmtree(folder, ignore_errors=True)

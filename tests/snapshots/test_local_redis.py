@@ -161,7 +161,10 @@ def _round_trip(tmp_path: Path, url: str, admin, progress=None) -> None:  # type
     assert 590 <= admin.ttl("session:ttl") <= 600
 
 
-def test_dump_batches_keys_through_one_script_call_each(tmp_path: Path, redis_url: str) -> None:
+def test_dump_batches_keys_through_one_script_call_each(
+    tmp_path: Path, private_redis_url: str
+) -> None:
+    redis_url = private_redis_url  # counts EVALSHA server-wide: no other test run may add some
     client = _client(redis_url)
     _fill(client, 3000)
     calls = _evalsha_calls(client)
@@ -184,10 +187,11 @@ def test_dump_survives_script_flush_midway(tmp_path: Path, redis_url: str) -> No
 
 
 def test_dump_without_scripting_permission_uses_plain_commands(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, private_redis_url: str
 ) -> None:
     import secrets
 
+    redis_url = private_redis_url  # counts EVALSHA server-wide: no other test run may add some
     client = _client(redis_url)
     _fill(client, 1200)
     user, password = f"rbtest_{secrets.token_hex(5)}", secrets.token_hex(12)
