@@ -236,6 +236,7 @@ def test_password_never_on_command_lines_or_in_results(
     assert password not in (tmp_path / "mysql.meta.json").read_text()
 
     monkeypatch.setenv("RB_TEST_MYSQL_PASSWORD", password + "-wrong")
+    (tmp_path / "x").mkdir()
     with pytest.raises(OperationError) as failed:
         component(url, password_env="RB_TEST_MYSQL_PASSWORD").dump(tmp_path / "x", print)
     assert "Access denied" in str(failed.value)

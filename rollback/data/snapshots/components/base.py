@@ -8,6 +8,8 @@ place. A component never writes outside the folder it is given and never prints.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -97,3 +99,57 @@ class DatabaseComponent:
 def named(name: str, message: str) -> str:
     """``name: message``, unless the component already named itself."""
     return message if message.startswith(f"{name}: ") else f"{name}: {message}"
+
+
+class Writer(Protocol):
+    """Where a stream goes: a compressed artifact (local store) or a restic backup's stdin."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+# Opens the stream of a stored component again (for a preflight that reads its first bytes).
+Opener = Callable[[], AbstractContextManager[Iterator[bytes]]]
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """What ``dump_stream`` reports: the meta a restore needs before reading the stream."""
+
+    raw_bytes: int
+    meta: dict[str, object]  # JSON-able, never credentials
+    server_version: str | None = None
+    details: dict[str, str] | None = None
+
+
+class StreamComponent(Component, Protocol):
+    """A component whose data is one byte stream plus a small meta (databases, Redis).
+
+    The local store writes the stream into a compressed artifact and the meta beside it;
+    a streaming store (restic) sends the raw stream to its own storage. Both call the same
+    four methods, so every store dumps and restores with the same commands.
+    """
+
+    stream_name: str  # e.g. "mysql.sql": the stream's file name in a streaming store
+
+    def dump_stream(self, out: Writer, progress: Progress) -> StreamResult:
+        """Write the raw dump into ``out``; raise (before the end) if it is incomplete."""
+        ...
+
+    def check_restore_stream(self, meta: dict[str, object], stream: Opener) -> None:
+        """Preflight before a restore from a stream: raise RefusedError if it cannot work."""
+        ...
+
+    def restore_stream(
+        self, meta: dict[str, object], chunks: Iterable[bytes], progress: Progress
+    ) -> None:
+        """Make the live data equal to the stream."""
+        ...
+
+    def verify_stream(self, meta: dict[str, object], chunks: Iterable[bytes]) -> list[str]:
+        """Read the whole stream and check it against its meta; return problems."""
+        ...
+
+
+def no_stream() -> AbstractContextManager[Iterator[bytes]]:
+    """An ``Opener`` for preflights that ask the server, never the stream (databases)."""
+    return nullcontext(iter(()))

@@ -17,13 +17,21 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rollback.data.snapshots.base import Progress
 from rollback.data.snapshots.components import binlog
-from rollback.data.snapshots.components.base import Artifact, DatabaseComponent, DumpResult
+from rollback.data.snapshots.components.base import (
+    Artifact,
+    DatabaseComponent,
+    DumpResult,
+    Opener,
+    StreamResult,
+    Writer,
+    no_stream,
+)
 from rollback.data.snapshots.components.mysql_grants import DefinerScanner, missing_privileges
 from rollback.data.snapshots.components.pipeline import feed, stream_to
 from rollback.data.snapshots.compress import CompressedWriter, read_chunks, sha256_file
@@ -106,10 +114,31 @@ class MySQLComponent(DatabaseComponent):
         done = run([client, f"--defaults-extra-file={cnf}", "-N", "-B", "-e", sql])
         return [line.split("\t") for line in done.stdout.splitlines()]
 
+    @property
+    def stream_name(self) -> str:
+        return f"{self.name}.sql"
+
     def dump(self, dest: Path, progress: Progress) -> DumpResult:
         """Dump the database into ``dest``; raise OperationError unless the dump is complete."""
-        tool = _tool(DUMP_TOOLS)
         path = dest / self.dump_file
+        try:
+            with CompressedWriter(path) as writer:
+                result = self.dump_stream(writer, progress)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        meta_path = dest / self.meta_file
+        _write_durably(meta_path, json.dumps(result.meta, indent=2, sort_keys=True) + "\n")
+        return DumpResult(
+            artifacts=(Artifact(path.name, writer.size, writer.sha256), _artifact(meta_path)),
+            raw_bytes=result.raw_bytes,
+            server_version=result.server_version,
+            details=result.details,
+        )
+
+    def dump_stream(self, out: Writer, progress: Progress) -> StreamResult:
+        """Stream ``mariadb-dump`` into ``out``; raise unless it ends with its footer."""
+        tool = _tool(DUMP_TOOLS)
         with option_file(self.url) as cnf:
             where = f"WHERE SCHEMA_NAME = {_literal(self.database)}"  # escaped literal
             rows = self._query(
@@ -134,14 +163,12 @@ class MySQLComponent(DatabaseComponent):
                 scanner.feed(chunk)
                 position.feed(chunk)
 
-            raw, artifact = stream_dump(
-                args, path, on_chunk=scan, progress=progress, name=self.name
-            )
+            raw = stream_dump_into(args, out, on_chunk=scan, progress=progress, name=self.name)
             scanner.finish()
         log = binlog.log_details(position.position() if log_flags else None, log_note)
         definers = sorted({d for _, d in scanner.found})
         kinds = sorted({k for k, _ in scanner.found})
-        meta = {
+        meta: dict[str, object] = {
             "database": self.database,
             "charset": charset,
             "collation": collation,
@@ -151,24 +178,21 @@ class MySQLComponent(DatabaseComponent):
             "object_kinds": kinds,
             **log,
         }
-        meta_path = dest / self.meta_file
-        _write_durably(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        return DumpResult(
-            artifacts=(artifact, _artifact(meta_path)),
-            raw_bytes=raw,
-            server_version=version,
-            details={
-                "definers": ", ".join(definers),
-                "object_kinds": ", ".join(kinds),
-                "charset": f"{charset}/{collation}",
-                "tool": tool,
-                **log,
-            },
-        )
+        details = {
+            "definers": ", ".join(definers),
+            "object_kinds": ", ".join(kinds),
+            "charset": f"{charset}/{collation}",
+            "tool": tool,
+            **log,
+        }
+        return StreamResult(raw, meta, version, details)
 
     def check_restore(self, src: Path) -> None:
         """Refuse (one line) if the restoring user lacks a privilege the dump needs."""
-        meta = self._meta(src)
+        self.check_restore_stream(self._meta(src), no_stream)
+
+    def check_restore_stream(self, meta: dict[str, object], stream: Opener) -> None:
+        """Refuse (one line) if the restoring user lacks a privilege the dump needs."""
         try:
             _tool(CLIENT_TOOLS)
         except OperationError as exc:
@@ -201,7 +225,12 @@ class MySQLComponent(DatabaseComponent):
 
     def restore(self, src: Path, progress: Progress) -> None:
         """Drop and recreate the database, then load the dump into it."""
-        meta = self._meta(src)
+        self.restore_stream(self._meta(src), read_chunks(src / self.dump_file), progress)
+
+    def restore_stream(
+        self, meta: dict[str, object], chunks: Iterable[bytes], progress: Progress
+    ) -> None:
+        """Drop and recreate the database, then load the dump from ``chunks`` into it."""
         client = _tool(CLIENT_TOOLS)
         total = meta.get("raw_bytes")
         db = _ident(self.database)
@@ -222,7 +251,7 @@ class MySQLComponent(DatabaseComponent):
             ]
             feed(
                 [load],
-                read_chunks(src / self.dump_file),
+                chunks,
                 tick=lambda n: progress(self.name, n, total if isinstance(total, int) else None),
             )
 
@@ -232,14 +261,18 @@ class MySQLComponent(DatabaseComponent):
             meta = self._meta(src)
         except RefusedError as exc:
             return [str(exc)]
-        size = 0
-        tail = b""
         try:
-            for chunk in read_chunks(src / self.dump_file):
-                size += len(chunk)
-                tail = (tail + chunk)[-4096:]
+            return self.verify_stream(meta, read_chunks(src / self.dump_file))
         except Exception as exc:  # any decoding failure is a problem to report, not a crash
             return [f"{self.name}: {self.dump_file} does not decompress: {exc}"]
+
+    def verify_stream(self, meta: dict[str, object], chunks: Iterable[bytes]) -> list[str]:
+        """Read the dump end to end: its size and footer must match what was recorded."""
+        size = 0
+        tail = b""
+        for chunk in chunks:
+            size += len(chunk)
+            tail = (tail + chunk)[-4096:]
         problems = []
         if size != meta.get("raw_bytes"):
             problems.append(f"{self.name}: dump is {size} bytes, {meta.get('raw_bytes')} recorded")
@@ -263,21 +296,29 @@ def stream_dump(
     """
     try:
         with CompressedWriter(path) as writer:
-            streamed = stream_to(
-                args,
-                writer,
-                on_chunk=on_chunk,
-                tick=lambda n: progress(name, n, None),
-            )
-            if not has_footer(streamed.tail):
-                raise OperationError(
-                    f"{name}: {args[0]} output ends without the '-- Dump completed' footer",
-                    hint="the dump was cut short; the snapshot was not kept",
-                )
+            raw = stream_dump_into(args, writer, on_chunk=on_chunk, progress=progress, name=name)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return streamed.raw_bytes, Artifact(path.name, writer.size, writer.sha256)
+    return raw, Artifact(path.name, writer.size, writer.sha256)
+
+
+def stream_dump_into(
+    args: list[str],
+    out: Writer,
+    *,
+    on_chunk: Callable[[bytes], None] | None = None,
+    progress: Progress,
+    name: str,
+) -> int:
+    """Stream ``args``' stdout into ``out``; raise before the end unless the footer is there."""
+    streamed = stream_to(args, out, on_chunk=on_chunk, tick=lambda n: progress(name, n, None))
+    if not has_footer(streamed.tail):
+        raise OperationError(
+            f"{name}: {args[0]} output ends without the '-- Dump completed' footer",
+            hint="the dump was cut short; the snapshot was not kept",
+        )
+    return streamed.raw_bytes
 
 
 def has_footer(tail: bytes) -> bool:

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from rollback.data.snapshots.compress import CHUNK, CompressedWriter
+from rollback.data.snapshots.components.base import Writer
+from rollback.data.snapshots.compress import CHUNK
 from rollback.errors import OperationError
 from rollback.proc import ProcessError
 
@@ -76,7 +77,7 @@ def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
 
 def stream_to(
     args: Sequence[str],
-    writer: CompressedWriter,
+    writer: Writer,
     *,
     env: Mapping[str, str] | None = None,
     on_chunk: Callable[[bytes], None] | None = None,
@@ -204,3 +205,50 @@ def _describe_status(code: int, stderr: str) -> str:
         name = signal.Signals(-code).name
         return f"{stderr.rstrip()}\nkilled by {name}".lstrip()
     return stderr
+
+
+class HeadReader:
+    """A tool reading the head of a stream as it passes by (``pg_restore --list``).
+
+    ``feed`` hands it each chunk until it stops reading (it has what it needs and exits);
+    ``finish`` returns its stdout, or raises ProcessError. Use as a context manager: leaving
+    early (an error in the stream) stops the tool.
+    """
+
+    def __init__(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> None:
+        self.args = list(args)
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._proc = _spawn(
+            self.args, stdin=subprocess.PIPE, stdout=self._out, stderr=self._err, env=_env(env)
+        )
+        self._reading = True
+
+    def feed(self, chunk: bytes) -> None:
+        stdin = self._proc.stdin
+        if not self._reading or stdin is None:
+            return
+        try:
+            stdin.write(chunk)
+        except BrokenPipeError:
+            self._reading = False  # it has read all it wanted
+
+    def finish(self) -> str:
+        if self._proc.stdin is not None:
+            _quiet_close(self._proc.stdin)
+        code = self._proc.wait()
+        if code != 0:
+            raise ProcessError(self.args, code, "", _describe_status(code, _text(self._err)))
+        return _text(self._out)
+
+    def __enter__(self) -> HeadReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            if self._proc.stdin is not None:
+                _quiet_close(self._proc.stdin)
+            self._proc.wait()
+        self._out.close()
+        self._err.close()

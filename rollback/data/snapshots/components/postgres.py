@@ -22,13 +22,21 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rollback.data.snapshots.base import Progress
-from rollback.data.snapshots.components.base import Artifact, DatabaseComponent, DumpResult
-from rollback.data.snapshots.components.pipeline import feed, stream_to
+from rollback.data.snapshots.components.base import (
+    Artifact,
+    DatabaseComponent,
+    DumpResult,
+    Opener,
+    StreamResult,
+    Writer,
+    no_stream,
+)
+from rollback.data.snapshots.components.pipeline import HeadReader, feed, stream_to
 from rollback.data.snapshots.compress import CompressedWriter, read_chunks, sha256_file
 from rollback.data.snapshots.urls import ServiceURL
 from rollback.errors import OperationError, RefusedError
@@ -132,58 +140,75 @@ class PostgresComponent(DatabaseComponent):
         done = run([*args, *self._conn(), "-d", self.database, "-c", sql], env=env)
         return [line.split("\t") for line in done.stdout.splitlines() if line]
 
+    @property
+    def stream_name(self) -> str:
+        return f"{self.name}.pgdump"
+
     def dump(self, dest: Path, progress: Progress) -> DumpResult:
         """Dump into ``dest``; the archive must be readable by ``pg_restore --list``."""
-        _require("pg_dump", "pg_restore", "psql")
         path = dest / self.dump_file
+        try:
+            with CompressedWriter(path) as writer:
+                result = self.dump_stream(writer, progress)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        meta_path = dest / self.meta_file
+        with meta_path.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(result.meta, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return DumpResult(
+            artifacts=(
+                Artifact(path.name, writer.size, writer.sha256),
+                Artifact(meta_path.name, meta_path.stat().st_size, sha256_file(meta_path)),
+            ),
+            raw_bytes=result.raw_bytes,
+            server_version=result.server_version,
+            details=result.details,
+        )
+
+    def dump_stream(self, out: Writer, progress: Progress) -> StreamResult:
+        """Stream ``pg_dump`` into ``out``; ``pg_restore --list`` reads its head on the way.
+
+        The table of contents comes first in an archive written to a pipe, so the listing
+        costs no second read of the dump, whichever store keeps it.
+        """
+        _require("pg_dump", "pg_restore", "psql")
         with pg_env(self.url) as env:
             version = self._psql(env, "SHOW server_version")[0][0]
             args = ["pg_dump", "--format=custom", "--compress=0", *self._conn()]
             args += ["-d", self.database]
-            try:
-                with CompressedWriter(path) as writer:
-                    streamed = stream_to(
-                        args, writer, env=env, tick=lambda n: progress(self.name, n, None)
-                    )
-                artifact = Artifact(path.name, writer.size, writer.sha256)
-                entries, owners = self._toc(path, env)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
-        meta = {
+            with HeadReader(["pg_restore", "--list"], env=env) as toc:
+                streamed = stream_to(
+                    args,
+                    out,
+                    env=env,
+                    on_chunk=toc.feed,
+                    tick=lambda n: progress(self.name, n, None),
+                )
+                try:
+                    entries, owners = parse_toc(toc.finish())
+                except ProcessError as exc:
+                    raise OperationError(
+                        f"{self.name}: pg_restore cannot read the dump: {exc}"
+                    ) from exc
+        meta: dict[str, object] = {
             "database": self.database,
             "server_version": version,
             "raw_bytes": streamed.raw_bytes,
             "toc_entries": entries,
             "owners": owners,
         }
-        meta_path = dest / self.meta_file
-        with meta_path.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        return DumpResult(
-            artifacts=(
-                artifact,
-                Artifact(meta_path.name, meta_path.stat().st_size, sha256_file(meta_path)),
-            ),
-            raw_bytes=streamed.raw_bytes,
-            server_version=version,
-            details={"toc_entries": str(entries), "owners": ", ".join(owners)},
-        )
-
-    def _toc(self, path: Path, env: dict[str, str]) -> tuple[int, list[str]]:
-        try:
-            listing = feed(
-                [["pg_restore", "--list"]], read_chunks(path), env=env, must_consume=False
-            )
-        except ProcessError as exc:
-            raise OperationError(f"{self.name}: pg_restore cannot read the dump: {exc}") from exc
-        return parse_toc(listing)
+        details = {"toc_entries": str(entries), "owners": ", ".join(owners)}
+        return StreamResult(streamed.raw_bytes, meta, version, details)
 
     def check_restore(self, src: Path) -> None:
         """Refuse (one line) if the restoring role cannot drop what is there or own what comes."""
-        meta = self._meta(src)
+        self.check_restore_stream(self._meta(src), no_stream)
+
+    def check_restore_stream(self, meta: dict[str, object], stream: Opener) -> None:
+        """Refuse (one line) if the restoring role cannot drop what is there or own what comes."""
         try:
             _require("pg_restore", "psql")
         except OperationError as exc:
@@ -222,7 +247,12 @@ class PostgresComponent(DatabaseComponent):
 
     def restore(self, src: Path, progress: Progress) -> None:
         """Replace the database's content with the snapshot, atomically."""
-        meta = self._meta(src)
+        self.restore_stream(self._meta(src), read_chunks(src / self.dump_file), progress)
+
+    def restore_stream(
+        self, meta: dict[str, object], chunks: Iterable[bytes], progress: Progress
+    ) -> None:
+        """Replace the database's content with the archive in ``chunks``, atomically."""
         _require("pg_restore", "psql")
         total = meta.get("raw_bytes")
         to_sql = ["pg_restore", "--clean", "--if-exists", "--single-transaction", "--file=-"]
@@ -234,7 +264,7 @@ class PostgresComponent(DatabaseComponent):
         with pg_env(self.url) as env:
             feed(
                 [to_sql, apply],
-                read_chunks(src / self.dump_file),
+                chunks,
                 env=env,
                 tick=lambda n: progress(self.name, n, total if isinstance(total, int) else None),
             )
@@ -243,10 +273,16 @@ class PostgresComponent(DatabaseComponent):
         """``pg_restore --list`` reads the table of contents; the rest must decompress whole."""
         try:
             meta = self._meta(src)
-            _require("pg_restore")
-        except (RefusedError, OperationError) as exc:
+        except RefusedError as exc:
             return [str(exc)]
-        chunks = read_chunks(src / self.dump_file)
+        return self.verify_stream(meta, read_chunks(src / self.dump_file))
+
+    def verify_stream(self, meta: dict[str, object], chunks: Iterable[bytes]) -> list[str]:
+        """``pg_restore --list`` reads the table of contents; the rest must read whole."""
+        try:
+            _require("pg_restore")
+        except OperationError as exc:
+            return [str(exc)]
         fed = 0
 
         def counted() -> Iterator[bytes]:
@@ -265,7 +301,7 @@ class PostgresComponent(DatabaseComponent):
             for _ in stream:  # the rest of the archive: zstd checks every frame
                 pass
         except Exception as exc:  # any read or tool failure is a problem to report
-            return [f"{self.name}: {self.dump_file} is not a readable archive: {exc}"]
+            return [f"{self.name}: {self.stream_name} is not a readable archive: {exc}"]
         if entries != meta.get("toc_entries"):
             problems.append(
                 f"{self.name}: {entries} TOC entries, {meta.get('toc_entries')} recorded"

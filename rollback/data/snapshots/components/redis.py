@@ -15,13 +15,25 @@ from __future__ import annotations
 
 import secrets
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollback.data.snapshots.base import Progress
-from rollback.data.snapshots.components.base import Artifact, DumpResult
-from rollback.data.snapshots.components.streams import open_decompressed, prefetch, read_exact
+from rollback.data.snapshots.components.base import (
+    Artifact,
+    DumpResult,
+    Opener,
+    StreamResult,
+    Writer,
+)
+from rollback.data.snapshots.components.streams import (
+    ChunkReader,
+    open_decompressed,
+    prefetch,
+    read_exact,
+)
 from rollback.data.snapshots.compress import CHUNK, CompressedWriter
 from rollback.data.snapshots.urls import ServiceURL
 from rollback.errors import OperationError, RefusedError
@@ -82,24 +94,36 @@ class RedisComponent:
             # redis-py messages never contain the password; the URL we show is .safe
             raise OperationError(f"Redis {self.url.safe}: {what} failed: {exc}") from exc
 
+    @property
+    def stream_name(self) -> str:
+        return f"{self.name}.redis"
+
     def dump(self, dest: Path, progress: Progress) -> DumpResult:
         """Stream every key of the database into ``<name>.redis.zst``."""
+        with CompressedWriter(dest / self.artifact) as out:
+            result = self.dump_stream(out, progress)
+        artifact = Artifact(self.artifact, out.size, out.sha256)
+        return DumpResult((artifact,), result.raw_bytes, result.server_version, result.details)
+
+    def dump_stream(self, out: Writer, progress: Progress) -> StreamResult:
+        """Stream every key of the database into ``out`` (the framing above)."""
         client = self._client()
         info = self._call("INFO", client.info, "server")
         total = self._call("DBSIZE", client.dbsize)
         count = 0
-        with CompressedWriter(dest / self.artifact) as out:
-            out.write(MAGIC)
-            # the server answers the next round trip while this thread frames and compresses
-            with prefetch(self._batches(client)) as batches:
-                for keys, replies in batches:
-                    count += _write_frames(out, keys, replies)
-                    progress(self.name, out.raw_bytes, None)
-            out.write(struct.pack(">IQ", END, count))
-        progress(self.name, out.raw_bytes, out.raw_bytes)
-        artifact = Artifact(self.artifact, out.size, out.sha256)
+        written = out.write(MAGIC)
+        # the server answers the next round trip while this thread frames and compresses
+        with prefetch(self._batches(client)) as batches:
+            for keys, replies in batches:
+                added, size = _write_frames(out, keys, replies)
+                count += added
+                written += size
+                progress(self.name, written, None)
+        written += out.write(struct.pack(">IQ", END, count))
+        progress(self.name, written, written)
         details = {"keys": str(count), "dbsize_at_start": str(total)}
-        return DumpResult((artifact,), out.raw_bytes, str(info.get("redis_version")), details)
+        meta: dict[str, object] = {"keys": count, "raw_bytes": written}
+        return StreamResult(written, meta, str(info.get("redis_version")), details)
 
     def _batches(self, client: redis_mod.Redis) -> Iterator[tuple[list[bytes], list[Any]]]:
         """(keys, [DUMP, PTTL, DUMP, PTTL, ...]) for every key SCAN finds, batch by batch.
@@ -171,12 +195,18 @@ class RedisComponent:
 
     def check_restore(self, src: Path) -> None:
         """Redis answers, and accepts this snapshot's DUMP format (an older server may not)."""
+        self.check_restore_stream({}, lambda: _artifact_chunks(src / self.artifact))
+
+    def check_restore_stream(self, meta: dict[str, object], stream: Opener) -> None:
+        """Redis answers, and accepts the stream's DUMP format (an older server may not)."""
         client = self._client()
         try:
             self._call("PING", client.ping)
         except OperationError as exc:
             raise RefusedError(str(exc), hint="start Redis or fix the URL, then retry") from exc
-        for _key, _ttl, value in _frames(src / self.artifact):
+        with stream() as chunks:
+            first = next(_frames(chunks, self.stream_name), None)
+        for _key, _ttl, value in [first] if first else []:
             # RESTORE one value under a throw-away name (expiring in a minute even if we
             # die here) before FLUSHDB: a server that cannot read the format refuses now
             probe = f"__rollback_probe_{secrets.token_hex(8)}__"
@@ -193,11 +223,18 @@ class RedisComponent:
 
     def restore(self, src: Path, progress: Progress) -> None:
         """FLUSHDB, then RESTORE every key with REPLACE and its TTL."""
+        with _artifact_chunks(src / self.artifact) as chunks:
+            self.restore_stream({}, chunks, progress)
+
+    def restore_stream(
+        self, meta: dict[str, object], chunks: Iterable[bytes], progress: Progress
+    ) -> None:
+        """FLUSHDB, then RESTORE every key of the stream with REPLACE and its TTL."""
         client = self._client()
         self._call("FLUSHDB", client.flushdb)
         pipe = client.pipeline(transaction=False)
         pending = size = done = 0
-        for key, ttl, value in _frames(src / self.artifact):
+        for key, ttl, value in _frames(chunks, self.stream_name):
             pipe.restore(key, ttl, value, replace=True)
             pending += 1
             size += len(key) + len(value)
@@ -213,12 +250,24 @@ class RedisComponent:
     def verify(self, src: Path) -> list[str]:
         """Read every frame up to the trailer."""
         try:
-            for _ in _frames(src / self.artifact):
-                pass
-        except (OperationError, EOFError, OSError) as exc:
+            with _artifact_chunks(src / self.artifact) as chunks:
+                return self.verify_stream({}, chunks)
+        except (OSError, EOFError) as exc:
             return [f"{self.artifact}: {exc}"]
         except Exception as exc:  # zstd raises its own error type on corrupt frames
             return [f"{self.artifact}: {type(exc).__name__}: {exc}"]
+
+    def verify_stream(self, meta: dict[str, object], chunks: Iterable[bytes]) -> list[str]:
+        """Read every frame up to the trailer; the count must match the recorded one."""
+        seen = 0
+        try:
+            for _ in _frames(chunks, self.stream_name):
+                seen += 1
+        except (OperationError, EOFError, OSError) as exc:
+            return [f"{self.stream_name}: {exc}"]
+        keys = meta.get("keys")
+        if isinstance(keys, int) and keys != seen:
+            return [f"{self.stream_name}: {seen} keys, {keys} recorded"]
         return []
 
 
@@ -227,8 +276,10 @@ def from_url(name: str, url: ServiceURL) -> RedisComponent:
     return RedisComponent(name, url)
 
 
-def _write_frames(out: CompressedWriter, keys: list[bytes], replies: list[Any]) -> int:
-    """Frame each key with its TTL and DUMP payload, one write per batch; return the count.
+def _write_frames(out: Writer, keys: list[bytes], replies: list[Any]) -> tuple[int, int]:
+    """Frame each key with its TTL and DUMP payload, one write per batch.
+
+    Returns (keys written, bytes written).
 
     One compressor call per key cost 4 µs each: a million keys spent seconds there.
     """
@@ -240,9 +291,8 @@ def _write_frames(out: CompressedWriter, keys: list[bytes], replies: list[Any]) 
             continue  # expired or deleted between SCAN and DUMP (the script gives false)
         # -1 (no TTL) is stored as 0, RESTORE's "no expiry"
         parts += (head(len(key)), key, tail(max(ttl, 0), len(value)), value)
-    if parts:
-        out.write(b"".join(parts))
-    return len(parts) // 4
+    size = out.write(b"".join(parts)) if parts else 0
+    return len(parts) // 4, size
 
 
 def _guard(keys: Iterator[bytes], where: str) -> Iterator[bytes]:
@@ -254,51 +304,58 @@ def _guard(keys: Iterator[bytes], where: str) -> Iterator[bytes]:
         raise OperationError(f"Redis {where}: SCAN failed: {exc}") from exc
 
 
-def _frames(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
+@contextmanager
+def _artifact_chunks(path: Path) -> Iterator[Iterator[bytes]]:
+    """The decompressed content of a local artifact, in chunks."""
+    with open_decompressed(path) as stream:
+        yield iter(lambda: stream.read(CHUNK), b"")
+
+
+def _frames(chunks: Iterable[bytes], label: str) -> Iterator[tuple[bytes, int, bytes]]:
     """(key, TTL in ms, DUMP payload) of every frame, checked against the trailer.
 
     The stream is read in 1 MB blocks and frames are cut from the buffer: four small reads
     per key through the decompressor cost more than the restore itself.
     """
     head, tail = struct.Struct(">I"), struct.Struct(">qI")
-    with open_decompressed(path) as stream:
-        if read_exact(stream, len(MAGIC)) != MAGIC:
-            raise OperationError(f"{path.name} is not a rollback Redis artifact")
-        buf, pos, seen = b"", 0, 0
+    stream = ChunkReader(chunks)
+    if read_exact(stream, len(MAGIC)) != MAGIC:
+        raise OperationError(f"{label} is not a rollback Redis stream")
+    buf, pos, seen = b"", 0, 0
 
-        def need(n: int) -> None:
-            """Make ``buf[pos:pos + n]`` available, reading more blocks as needed."""
-            nonlocal buf, pos
-            if len(buf) - pos >= n:
-                return
-            blocks = [buf[pos:]]
-            have = len(blocks[0])
-            while have < n:
-                block = stream.read(max(CHUNK, n - have))
-                if not block:
-                    raise EOFError(f"artifact ends {n - have} bytes early (truncated?)")
-                blocks.append(block)
-                have += len(block)
-            buf, pos = b"".join(blocks), 0
+    def need(n: int) -> None:
+        """Make ``buf[pos:pos + n]`` available, reading more blocks as needed."""
+        nonlocal buf, pos
+        if len(buf) - pos >= n:
+            return
+        blocks = [buf[pos:]]
+        have = len(blocks[0])
+        while have < n:
+            block = stream.read(max(CHUNK, n - have))
+            if not block:
+                raise EOFError(f"artifact ends {n - have} bytes early (truncated?)")
+            blocks.append(block)
+            have += len(block)
+        buf, pos = b"".join(blocks), 0
 
-        while True:
-            need(4)
-            (klen,) = head.unpack_from(buf, pos)
-            pos += 4
-            if klen == END:
-                need(8)
-                (count,) = struct.unpack_from(">Q", buf, pos)
-                if count != seen:
-                    raise OperationError(f"{path.name}: {seen} keys read, trailer says {count}")
-                if len(buf) > pos + 8 or stream.read(1):
-                    raise OperationError(f"{path.name}: data after the trailer")
-                return
-            need(klen + 12)
-            key = buf[pos : pos + klen]
-            ttl, vlen = tail.unpack_from(buf, pos + klen)
-            pos += klen + 12
-            need(vlen)
-            value = buf[pos : pos + vlen]
-            pos += vlen
-            seen += 1
-            yield key, ttl, value
+    while True:
+        need(4)
+        (klen,) = head.unpack_from(buf, pos)
+        pos += 4
+        if klen == END:
+            need(8)
+            (count,) = struct.unpack_from(">Q", buf, pos)
+            if count != seen:
+                raise OperationError(f"{label}: {seen} keys read, trailer says {count}")
+            if len(buf) > pos + 8 or stream.read(1):
+                raise OperationError(f"{label}: data after the trailer")
+            return
+        need(klen + 12)
+        key = buf[pos : pos + klen]
+        ttl, vlen = tail.unpack_from(buf, pos + klen)
+        pos += klen + 12
+        need(vlen)
+        value = buf[pos : pos + vlen]
+        pos += vlen
+        seen += 1
+        yield key, ttl, value

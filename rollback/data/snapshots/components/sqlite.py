@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
 
 from rollback.data.snapshots.base import Progress
-from rollback.data.snapshots.components.base import Artifact, DumpResult
+from rollback.data.snapshots.components.base import (
+    Artifact,
+    DumpResult,
+    Opener,
+    StreamResult,
+    Writer,
+)
 from rollback.data.snapshots.compress import CHUNK, CompressedWriter, read_chunks
 from rollback.data.snapshots.urls import ServiceURL
 from rollback.errors import OperationError
@@ -58,12 +64,45 @@ class SQLiteComponent:
         artifact = Artifact(self.artifact, out.size, out.sha256)
         return DumpResult((artifact,), out.raw_bytes, sqlite3.sqlite_version)
 
+    @property
+    def stream_name(self) -> str:
+        return f"{self.name}.sqlite"
+
+    def dump_stream(self, out: Writer, progress: Progress) -> StreamResult:
+        """Back up the live database into a temporary copy, check it, stream it into ``out``."""
+        if not self.path.is_file():
+            raise OperationError(f"SQLite database {self.path} does not exist")
+        with tempfile.TemporaryDirectory(prefix="rollback-sqlite-") as scratch:
+            copy = Path(scratch) / "copy.db"
+            try:
+                live_uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                with closing(sqlite3.connect(live_uri, uri=True)) as live:
+                    _backup(live, copy, self.name, progress)
+                _integrity(copy)
+            except sqlite3.Error as exc:
+                raise OperationError(f"SQLite {self.path}: {exc}") from exc
+            raw = 0
+            with copy.open("rb") as fh:
+                while block := fh.read(CHUNK):
+                    raw += out.write(block)
+        return StreamResult(raw, {"raw_bytes": raw}, sqlite3.sqlite_version)
+
     def check_restore(self, src: Path) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def check_restore_stream(self, meta: dict[str, object], stream: Opener) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def restore(self, src: Path, progress: Progress) -> None:
         """Copy the snapshot into the live database through the backup API."""
-        with _decompressed(src / self.artifact, self.path.parent) as copy:
+        self.restore_stream({}, read_chunks(src / self.artifact), progress)
+
+    def restore_stream(
+        self, meta: dict[str, object], chunks: Iterable[bytes], progress: Progress
+    ) -> None:
+        """Write the stream into a temporary copy beside the live file, then copy it into the
+        live database through the backup API."""
+        with _written(chunks, self.path.parent) as copy:
             try:
                 with (
                     closing(sqlite3.connect(copy)) as source,
@@ -77,8 +116,12 @@ class SQLiteComponent:
 
     def verify(self, src: Path) -> list[str]:
         """Decompress the copy and run ``PRAGMA integrity_check`` on it."""
+        return self.verify_stream({}, read_chunks(src / self.artifact))
+
+    def verify_stream(self, meta: dict[str, object], chunks: Iterable[bytes]) -> list[str]:
+        """Write the stream into a temporary file and run ``PRAGMA integrity_check`` on it."""
         try:
-            with _decompressed(src / self.artifact, None) as copy:
+            with _written(chunks, None) as copy:
                 _integrity(copy)
         except (OperationError, sqlite3.Error) as exc:
             return [f"{self.artifact}: {exc}"]
@@ -124,20 +167,24 @@ def _integrity(path: Path) -> None:
         raise OperationError(f"integrity check of the copy failed: {first}")
 
 
-class _decompressed:
-    """A temporary decompressed copy of an artifact, removed on exit."""
+class _written:
+    """A temporary file holding the stream ``chunks``, removed on exit."""
 
-    def __init__(self, artifact: Path, folder: Path | None) -> None:
-        self.artifact = artifact
+    def __init__(self, chunks: Iterable[bytes], folder: Path | None) -> None:
+        self.chunks = chunks
         self.folder = folder
         self.path: Path | None = None
 
     def __enter__(self) -> Path:
         fd, name = tempfile.mkstemp(prefix=".rollback-sqlite-", suffix=".db", dir=self.folder)
         self.path = Path(name)
-        with os.fdopen(fd, "wb") as fh:
-            for block in read_chunks(self.artifact):
-                fh.write(block)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for block in self.chunks:
+                    fh.write(block)
+        except BaseException:
+            self.path.unlink(missing_ok=True)  # __exit__ does not run when __enter__ fails
+            raise
         return self.path
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TypeVar, cast
+from typing import IO, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -20,7 +20,34 @@ def open_decompressed(path: Path) -> Iterator[IO[bytes]]:
         yield cast(IO[bytes], reader)
 
 
-def read_exact(stream: IO[bytes], size: int) -> bytes:
+class ChunkReader:
+    """A ``read(n)`` stream over an iterator of chunks (a decompressor, a ``restic dump``)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left for -1), at most one chunk's worth more than
+        what is buffered (a short read, as from a pipe); b"" at the end."""
+        if size < 0:
+            rest = self._buf + b"".join(self._chunks)
+            self._buf = b""
+            return rest
+        while not self._buf:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._buf = chunk
+        out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def read_exact(stream: Readable, size: int) -> bytes:
     """Read exactly ``size`` bytes; raise EOFError if the stream ends first."""
     parts: list[bytes] = []
     missing = size
