@@ -65,19 +65,39 @@ def parse_local(config: Config) -> LocalSettings:
     """Validate ``[tool.rollback.local]`` of ``config``; raise UsageError naming the bad key."""
     section = config.section("local")
     where = config.where_table("local")
-    unknown = sorted(set(section) - _KNOWN_KEYS)
-    if unknown:
-        raise UsageError(
-            f"{where}: unknown setting {unknown[0]!r}",
-            hint=f"known settings: {', '.join(sorted(_KNOWN_KEYS))}",
-        )
+    refuse_unknown(section, where, _KNOWN_KEYS)
     root = config.root.resolve()
     store_raw = section.get("path", DEFAULT_STORE)
     if not isinstance(store_raw, str) or not store_raw:
         raise UsageError(f"{where}: path must be a folder name, e.g. {DEFAULT_STORE!r}")
     store = Path(store_raw)
     store = (store if store.is_absolute() else root / store).resolve()
+    return parse_data(section, root=root, store=store, where=where)
 
+
+def refuse_unknown(section: dict[str, Any], where: str, known: set[str]) -> None:
+    """UsageError naming the first key of ``section`` that is not in ``known``."""
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown setting {unknown[0]!r}",
+            hint=f"known settings: {', '.join(sorted(known))}",
+        )
+
+
+def parse_data(
+    section: dict[str, Any],
+    *,
+    root: Path,
+    store: Path,
+    where: str,
+    protected: tuple[Path, ...] = (),
+) -> LocalSettings:
+    """The data part of a provider's section: ``paths``, ``services``, ``retention_days``.
+
+    ``store`` (and every folder in ``protected``) must not lie inside a listed path:
+    restoring that path would delete the snapshots themselves.
+    """
     raw_paths = section.get("paths")
     explicit = raw_paths is not None
     paths: tuple[str, ...]
@@ -87,7 +107,8 @@ def parse_local(config: Config) -> LocalSettings:
         paths = tuple(_clean_path(p, where) for p in raw_paths)
     else:
         raise UsageError(f'{where}: paths must be a list of folders, e.g. ["var", "pub/media"]')
-    _check_paths(paths, root, store, where)
+    for folder in (store, *protected):
+        _check_paths(paths, root, folder, where)
 
     retention = section.get("retention_days", DEFAULT_RETENTION_DAYS)
     if isinstance(retention, bool) or not isinstance(retention, (int, float)) or retention < 0:

@@ -142,6 +142,22 @@ class FilesComponent:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def index_entry(root: Path, rel: str) -> dict[str, Any]:
+    """What a restore needs to know of one path before reading its content: its kind
+    (dir, file, symlink, absent) and, when present, its own mode and mtime."""
+    live = root / rel
+    entry: dict[str, Any] = {"path": rel, "kind": _kind(live)}
+    if entry["kind"] != "absent":
+        st = live.lstat()
+        entry.update(mode=stat.S_IMODE(st.st_mode), mtime=st.st_mtime)
+    return entry
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, symlink or folder tree (what a restore does to a path recorded absent)."""
+    _remove(path)
+
+
 def _kind(path: Path) -> str:
     if path.is_symlink():
         return "symlink"
@@ -242,41 +258,68 @@ def _remove(path: Path) -> None:
 
 
 def _restore_dir(live: Path, artifact: Path, entry: dict[str, Any]) -> None:
+    staging = stage_dir(live)
+    try:
+        _extract(artifact, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_dir(live, staging, staging, entry)
+
+
+def stage_dir(live: Path) -> Path:
+    """A new staging folder inside ``live`` (made a folder if needed): the same filesystem
+    even when ``live`` is a mounted volume, so the swap is renames only."""
     if os.path.lexists(live) and (live.is_symlink() or not live.is_dir()):
         live.unlink()
     live.mkdir(parents=True, exist_ok=True)
-    # staging inside the path: same filesystem even when the path is a mounted volume
     staging = live / f"{STAGING}{secrets.token_hex(4)}"
     staging.mkdir(mode=0o700)
+    return staging
+
+
+def swap_dir(live: Path, staging: Path, content: Path, entry: dict[str, Any]) -> None:
+    """Replace the children of ``live`` with those of ``content`` (``staging`` or a folder in
+    it, fully extracted and checked), then give ``live`` its recorded mode and mtime."""
     try:
-        _extract(artifact, staging)
         for child in list(live.iterdir()):
             if child != staging:
                 _remove(child)
-        for child in list(staging.iterdir()):
+        for child in list(content.iterdir()):
             os.rename(child, live / child.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    staging.rmdir()
+    shutil.rmtree(staging)
     os.chmod(live, int(entry["mode"]))
     os.utime(live, (float(entry["mtime"]), float(entry["mtime"])))
 
 
 def _restore_single(live: Path, artifact: Path) -> None:
+    staging = stage_single(live)
+    try:
+        _extract(artifact, staging)
+        swap_single(live, staging / live.name, artifact.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def stage_single(live: Path) -> Path:
+    """A new staging folder beside ``live`` (a single file or symlink)."""
     live.parent.mkdir(parents=True, exist_ok=True)
     staging = live.parent / f"{STAGING}{secrets.token_hex(4)}"
     staging.mkdir(mode=0o700)
-    try:
-        _extract(artifact, staging)
-        extracted = staging / live.name
-        if not os.path.lexists(extracted):
-            raise UnsafeArchive(f"{artifact.name} does not contain {live.name!r}")
-        if live.is_dir() and not live.is_symlink():
-            shutil.rmtree(live)
-        os.replace(extracted, live)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def swap_single(live: Path, extracted: Path, source: str) -> None:
+    """Put ``extracted`` in the place of ``live`` with one rename (the caller removes the
+    staging folder)."""
+    if not os.path.lexists(extracted):
+        raise UnsafeArchive(f"{source} does not contain {live.name!r}")
+    if live.is_dir() and not live.is_symlink():
+        shutil.rmtree(live)
+    os.replace(extracted, live)
 
 
 def _read_index(src: Path) -> list[dict[str, Any]]:
