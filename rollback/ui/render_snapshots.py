@@ -41,6 +41,7 @@ def snapshot_json(s: Snapshot) -> dict[str, Any]:
         "restorable": s.restorable,
         "expires_at": iso(s.expires_at),
         "size_bytes": s.size_bytes,
+        "added_bytes": s.added_bytes,
         "components": list(s.components),
         "status": s.status,
         "extra": dict(s.extra),

@@ -40,6 +40,9 @@ class Snapshot:
     components: tuple[str, ...] = ()
     status: str = "complete"
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    # bytes this snapshot added to its storage, where that differs from its size (restic
+    # stores only chunks it does not hold yet); None when the provider cannot tell
+    added_bytes: int | None = None
 
 
 @dataclass(frozen=True)

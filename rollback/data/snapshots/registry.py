@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rollback.config import Config
     from rollback.data.snapshots.base import Provider
 
-PROVIDERS = ("local", "magento-cloud")
+PROVIDERS = ("local", "restic", "magento-cloud")
 SETTINGS = Section("", ("provider",))
 
 
@@ -24,8 +24,14 @@ def settings_sections() -> list[Section]:
     """The settings tables of the providers: each provider's settings module declares its
     own ``SETTINGS`` (a new provider adds its module here). Light modules: values only."""
     from rollback.data.snapshots import magento_cloud_settings, settings
+    from rollback.data.snapshots.restic import settings as restic_settings
 
-    return [SETTINGS, settings.SETTINGS, magento_cloud_settings.SETTINGS]
+    return [
+        SETTINGS,
+        settings.SETTINGS,
+        restic_settings.SETTINGS,
+        magento_cloud_settings.SETTINGS,
+    ]
 
 
 def open_provider(
@@ -40,6 +46,10 @@ def open_provider(
         from rollback.data.snapshots.local import LocalStore
 
         return LocalStore.from_config(config)
+    if chosen == "restic":
+        from rollback.data.snapshots.restic.provider import ResticProvider
+
+        return ResticProvider.from_config(config)
     if chosen == "magento-cloud":
         try:
             from rollback.data.snapshots.magento_cloud import MagentoCloudProvider

@@ -78,7 +78,9 @@ def _group(ctx: typer.Context) -> None:
 
 
 ProviderOpt = typer.Option(
-    None, "--provider", help="local | magento-cloud (default: [tool.rollback] provider or local)."
+    None,
+    "--provider",
+    help="local | restic | magento-cloud (default: [tool.rollback] provider or local).",
 )
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 RepoOpt = typer.Option(None, "--repo", "-C", help="The project folder (default: current folder).")
@@ -268,10 +270,13 @@ def _report_created(snap: Any, as_json: bool, what: str) -> None:
     code = f"; code at {snap.commit[:10]}" if snap.commit else ""
     code += f" ({snap.branch})" if snap.commit and snap.branch else ""
     parts = ", ".join(snap.components) or snap.provider
+    size = human_size(snap.size_bytes)
+    if snap.added_bytes is not None:  # restic: what this snapshot really cost
+        size += f" ({human_size(snap.added_bytes)} added to the repository)"
     show(
         console(),
         [
-            prose(f"{what} {snap.id}: {parts}, {human_size(snap.size_bytes)}{code}"),
+            prose(f"{what} {snap.id}: {parts}, {size}{code}"),
             prose("restore it with:", 2),
             command(f"rollback snapshot restore {snap.id}", 4),
         ],
@@ -341,14 +346,18 @@ def restore(
             as_json=as_json,
         )
         return
-    from rollback.data.snapshots.local import LocalStore
+    import inspect
+
     from rollback.data.snapshots.lock import sigterm_as_interrupt
     from rollback.ui.render import console, error_console
     from rollback.ui.render_snapshots import progress_display, restore_json
 
     config, store = _open(repo, provider)
-    if isinstance(store, LocalStore):
-        store.get(snapshot_id)  # an unknown id is bad input, before any question
+    get = getattr(store, "get", None)
+    if get is not None:
+        get(snapshot_id)  # an unknown id is bad input, before any question
+    # providers that record the code in their safety snapshots take the current head
+    records_head = "commit" in inspect.signature(store.restore).parameters
     if not yes:
         if as_json or not sys.stdin.isatty():
             raise UsageError(
@@ -360,9 +369,9 @@ def restore(
             f"Replace the current data with snapshot {snapshot_id} ({safety})?", abort=True
         )
     with sigterm_as_interrupt(), progress_display() as progress:
-        if isinstance(store, LocalStore):
+        if records_head:
             commit, branch = git_head(config.root)
-            result = store.restore(
+            result = store.restore(  # type: ignore[call-arg]
                 snapshot_id, safety=not no_safety, progress=progress, commit=commit, branch=branch
             )
         else:

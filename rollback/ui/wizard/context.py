@@ -29,7 +29,7 @@ class DataSide:
     """The snapshot provider as the wizard sees it."""
 
     provider: Provider | None
-    name: str | None  # "local", "magento-cloud"; None: none configured
+    name: str | None  # "local", "restic", "magento-cloud"; None: none configured
     environment: str | None
     snapshots: tuple[Snapshot, ...]  # newest first
     note: str  # one line for the context panel
@@ -46,7 +46,10 @@ class DataSide:
 def provider_configured(config: Config) -> bool:
     """Did the project configure any snapshot provider?"""
     return bool(
-        config.get("provider") or config.data.get("local") or config.data.get("magento-cloud")
+        config.get("provider")
+        or config.data.get("local")
+        or config.data.get("restic")
+        or config.data.get("magento-cloud")
     )
 
 
