@@ -192,3 +192,87 @@ def private_redis_url(private_redis_port: int) -> Iterator[str]:
         yield f"redis://127.0.0.1:{private_redis_port}/0"
     finally:
         client.flushall()
+
+
+# -- restic ------------------------------------------------------------------------------------
+
+RESTIC_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def _restic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One initialised repository per session: ``restic init`` costs 2 s, a copy nothing."""
+    if shutil.which("restic") is None:
+        _service_unavailable("restic is not installed (apt-get install restic)")
+    path = tmp_path_factory.mktemp("restic-template") / "repo"
+    env = {**os.environ, "RESTIC_PASSWORD": RESTIC_PASSWORD}
+    subprocess.run(["restic", "-r", str(path), "init", "-q"], env=env, check=True, timeout=60)
+    return path
+
+
+@pytest.fixture
+def restic_repo(_restic_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh local-path restic repository; its password is in RESTIC_PASSWORD."""
+    path = tmp_path / "restic-repo"
+    shutil.copytree(_restic_template, path)
+    monkeypatch.setenv("RESTIC_PASSWORD", RESTIC_PASSWORD)
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def rest_server(
+    _restic_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """A real restic REST backend: ``rclone serve restic`` on a free loopback port, with
+    basic auth (user ``rb``, password ``s3cret-rest``). Yields (base URL without the
+    credentials, the folder it serves); a test copies the template repository below it."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    if shutil.which("rclone") is None:
+        _service_unavailable("rclone is not installed (apt-get install rclone)")
+    folder = tmp_path_factory.mktemp("rest-server")
+    port = free_port()
+    log = folder.parent / "rclone.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["rclone", "serve", "restic", "--addr", f"127.0.0.1:{port}", "--user", "rb",
+             "--pass", "s3cret-rest", "--config", "/dev/null", str(folder)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):  # until it answers (401 without credentials)
+            try:
+                urllib.request.urlopen(base, timeout=1)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    _service_unavailable(f"rclone serve restic exited: {log.read_text()[-300:]}")
+                time.sleep(0.05)
+        yield base, folder
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def rest_repo(
+    rest_server: tuple[str, Path], _restic_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh repository on the REST server; returns its ``rest:`` URL with credentials."""
+    base, folder = rest_server
+    name = f"repo-{uuid.uuid4().hex[:10]}"
+    shutil.copytree(_restic_template, folder / name)
+    monkeypatch.setenv("RESTIC_PASSWORD", RESTIC_PASSWORD)
+    return "rest:" + base.replace("http://", "http://rb:s3cret-rest@") + name + "/"
