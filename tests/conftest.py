@@ -207,6 +207,9 @@ def _restic_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("restic-template") / "repo"
     env = {**os.environ, "RESTIC_PASSWORD": RESTIC_PASSWORD}
     subprocess.run(["restic", "-r", str(path), "init", "-q"], env=env, check=True, timeout=60)
+    from tests.restickey import cheapen_keys
+
+    cheapen_keys(path, RESTIC_PASSWORD)  # 0.5 s less for every restic command of the tests
     return path
 
 
