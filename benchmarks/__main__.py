@@ -16,6 +16,7 @@ from benchmarks.report import write
 
 CODE = ("version", "log", "restore", "revert", "revert-selected")
 DATA = ("sqlite", "mysql", "postgres", "redis", "files")
+RESTIC = ("restic-files", "restic-mysql")
 ANALYSIS = Path(__file__).with_name("ANALYSIS.md")
 
 
@@ -25,7 +26,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--quick", action="store_true", help="N up to 1,000 and ~100 MB of data per store"
     )
     parser.add_argument("--repo", type=Path, help="run the code scenarios on a clone of PATH")
-    parser.add_argument("--only", nargs="+", choices=CODE + DATA, default=[], metavar="SCENARIO")
+    parser.add_argument(
+        "--only", nargs="+", choices=CODE + DATA + RESTIC, default=[], metavar="SCENARIO"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs"), help="where to write results")
     parser.add_argument("--data-mb", type=int, default=0, help="size of each data set (MB)")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
@@ -55,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.scenarios_data import run_data
 
             scenarios += _guard("data", lambda: run_data(ctx, only), ctx)
+        if not only or only & set(RESTIC):
+            from benchmarks.scenarios_restic import run_restic
+
+            scenarios += _guard("restic", lambda: run_restic(ctx, only), ctx)
     finally:
         if args.keep:
             ctx.say(f"scratch folder kept: {work}")
