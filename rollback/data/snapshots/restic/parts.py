@@ -75,7 +75,12 @@ class FilesPart(FilesComponent):
     """The project's folders stored as one restic file tree (paths relative to the root)."""
 
     def __init__(
-        self, root: Path, restic: Restic, snapshot: str | None, details: dict[str, str]
+        self,
+        root: Path,
+        restic: Restic,
+        snapshot: str | None,
+        details: dict[str, str],
+        raw_bytes: int = 0,
     ) -> None:
         try:
             entries = json.loads(details["index"])
@@ -87,6 +92,7 @@ class FilesPart(FilesComponent):
         self.restic = restic
         self.snapshot = snapshot  # None when every path was absent
         self.files = int(details.get("files", "-1"))
+        self.raw_bytes = raw_bytes
 
     def for_restore_of(self, src: Path) -> FilesComponent:
         return FilesComponent(self.root, self.paths, self.name)
@@ -99,7 +105,7 @@ class FilesPart(FilesComponent):
 
     def restore(self, src: Path, progress: Progress) -> None:
         """Each path: ``restic restore`` into a staging folder beside it, then the swap."""
-        for i, entry in enumerate(self.entries):
+        for entry in self.entries:
             rel = str(entry["path"])
             live = self.root / rel
             if entry["kind"] == "absent":
@@ -119,7 +125,8 @@ class FilesPart(FilesComponent):
                     swap_single(live, staging / rel, f"restic snapshot {self.snapshot}")
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
-            progress(self.name, i + 1, len(self.entries))
+        # restic 0.14 reports no restore progress: the whole size once the paths are back
+        progress(self.name, self.raw_bytes, self.raw_bytes)
 
     def _restore_into(self, staging: Path, rel: str, progress: Progress) -> None:
         assert self.snapshot is not None

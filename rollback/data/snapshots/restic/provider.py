@@ -328,7 +328,9 @@ class ResticProvider:
                 continue
             if record.kind == "files":
                 matched.append(
-                    FilesPart(self.settings.root, self.restic, restic_id, record.details)
+                    FilesPart(
+                        self.settings.root, self.restic, restic_id, record.details, record.raw_bytes
+                    )
                 )
                 continue
             component = by_name.get(record.name)
