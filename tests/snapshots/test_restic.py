@@ -295,3 +295,21 @@ def test_sqlite_and_a_single_file_restore_with_a_safety_snapshot(
     assert (root / "app/etc/env.php").read_text() == "<?php return ['db' => 'b'];"
     assert (root / "var/gone").is_dir()
     assert ("after",) in sqlite3.connect(root / "var/app.db").execute("SELECT x FROM t").fetchall()
+
+
+def test_two_snapshots_in_the_same_second_with_the_same_label_get_distinct_ids(
+    tmp_path: Path, restic_repo: Path
+) -> None:
+    from datetime import datetime, timezone
+
+    root = project(tmp_path / "shop", str(restic_repo), paths=["var"])
+    (root / "var").mkdir()
+    (root / "var" / "a").write_text("a")
+    when = datetime(2026, 12, 2, 10, 0, 0, tzinfo=timezone.utc)
+    store = ResticProvider(provider(root).restic_settings, clock=lambda: when)
+    first = store.create("deploy")
+    assert store.get(first.id).id == first.id  # listed right after its create
+    again = ResticProvider(store.restic_settings, clock=lambda: when).create("deploy")
+    assert first.id == "20261202-100000-deploy" and again.id.startswith(first.id + "-")
+    assert {s.id for s in store.list()} == {first.id, again.id}
+    assert all(s.created_at == when for s in store.list())

@@ -19,6 +19,7 @@ import builtins
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
@@ -44,6 +45,8 @@ from rollback.data.snapshots.restic.settings import ResticSettings
 from rollback.errors import RefusedError, RollbackError, UsageError
 
 GITIGNORE = "# rollback's lock for the restic provider; never belongs in git\n*\n"
+REUSE_S = 10.0  # how long one provider reuses its own listing (one command, one run step)
+LAST_ID = "last-id"
 STALE = timedelta(days=1)  # an incomplete set of another host is left alone this long
 
 
@@ -64,6 +67,7 @@ class ResticProvider:
         self._now = clock or (lambda: datetime.now(timezone.utc))
         self._components: list[Component] | None = None
         self._sets: dict[str, SnapshotSet] | None = None
+        self._listed_at = 0.0  # time.monotonic() of the last listing
         self.restic = Restic(
             settings.executable,
             settings.repository,
@@ -90,9 +94,17 @@ class ResticProvider:
 
     # --- reading ------------------------------------------------------------------------
 
-    def snapshot_sets(self) -> dict[str, SnapshotSet]:
-        """Every rollback set in the repository, complete or not (one ``restic snapshots``)."""
+    def snapshot_sets(self, *, reuse: bool = False) -> dict[str, SnapshotSet]:
+        """Every rollback set in the repository, complete or not (one ``restic snapshots``).
+
+        ``reuse``: the listing this provider made in the last few seconds, if any. Each restic
+        process pays the repository's key derivation (~0.5 s): a restore that lists to check
+        its id, reads the manifest and takes a safety snapshot lists once, not three times.
+        """
+        if reuse and self._sets is not None and time.monotonic() - self._listed_at < REUSE_S:
+            return self._sets
         found = parse_sets(self.restic.json_document(["snapshots", "--tag", TAG]))
+        self._listed_at = time.monotonic()
         self._sets = found
         return found
 
@@ -106,7 +118,7 @@ class ResticProvider:
         return self._from_tags(self._set(snapshot_id))
 
     def _set(self, snapshot_id: str) -> SnapshotSet:
-        found = self.snapshot_sets().get(check_id(snapshot_id))
+        found = self.snapshot_sets(reuse=True).get(check_id(snapshot_id))
         if found is None:
             raise UsageError(
                 f"no snapshot {snapshot_id} in restic repository {self.restic.safe}",
@@ -214,6 +226,12 @@ class ResticProvider:
         with self._lock():
             return self._create(label, commit=commit, branch=branch, progress=progress)
 
+    def _last_id(self) -> str:
+        try:
+            return (self.store / LAST_ID).read_text().strip()
+        except OSError:
+            return ""
+
     def _lock(self) -> AbstractContextManager[Path]:
         self.store.mkdir(parents=True, exist_ok=True)
         ignore = self.store / ".gitignore"
@@ -238,9 +256,13 @@ class ResticProvider:
                 hint="set paths or services in [tool.rollback.restic]; see docs/config.md",
             )
         now = self._now().astimezone(timezone.utc).replace(microsecond=0)
-        sid = new_id(now, label, set(self.snapshot_sets()))
+        # no listing for the id: ids differ by second and label, creates from this project
+        # are serialised by our lock, and the last id it made is kept beside the lock
+        taken = set(self._sets or ()) | {self._last_id()}
+        sid = new_id(now, label, taken)
         when = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")  # restic reads local time
         written: list[str] = []
+        self._sets = None  # the repository changes: the next question lists it again
         try:
             records = []
             for component in chosen:
@@ -257,6 +279,7 @@ class ResticProvider:
                 tool_version=__version__,
                 safety_for=safety_for,
             )
+            (self.store / LAST_ID).write_text(sid + "\n")  # before: a failure here keeps nothing
             write_manifest(self.restic, manifest, when)
         except BaseException as exc:
             self._forget_quietly(written)
@@ -291,7 +314,7 @@ class ResticProvider:
         *,
         deep: bool = True,
     ) -> builtins.list[str]:
-        snap_set = (self._sets or {}).get(manifest.id) or self._set(manifest.id)
+        snap_set = self._set(manifest.id)
         problems = [
             f"{r.name}: its restic snapshot is missing from the repository"
             for r in manifest.components
@@ -312,7 +335,7 @@ class ResticProvider:
 
     def _for_records(self, manifest: Manifest, *, strict: bool) -> builtins.list[Component]:
         """The stored components, bound to their restic snapshots and configured services."""
-        snap_set = (self._sets or {}).get(manifest.id) or self._set(manifest.id)
+        snap_set = self._set(manifest.id)
         by_name = {c.name: c for c in self.components}
         matched: list[Component] = []
         for record in manifest.components:
@@ -374,6 +397,7 @@ class ResticProvider:
                 raise UsageError(
                     f"no snapshot {snapshot_id} in restic repository {self.restic.safe}"
                 )
+            self._sets = None
             self.restic.run(["forget", "--prune", *snap_set.ids()])
 
     def prune(self) -> builtins.list[str]:
@@ -398,6 +422,7 @@ class ResticProvider:
                     removed.append(snap_set.id)
                     doomed += snap_set.ids()
             if doomed:
+                self._sets = None
                 self.restic.run(["forget", "--prune", *doomed])
         return removed
 
