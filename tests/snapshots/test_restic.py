@@ -313,3 +313,40 @@ def test_two_snapshots_in_the_same_second_with_the_same_label_get_distinct_ids(
     assert first.id == "20261202-100000-deploy" and again.id.startswith(first.id + "-")
     assert {s.id for s in store.list()} == {first.id, again.id}
     assert all(s.created_at == when for s in store.list())
+
+
+def test_verify_reports_a_damaged_repository_and_restore_changes_nothing(
+    tmp_path: Path, restic_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(
+        tmp_path / "shop",
+        str(restic_repo),
+        paths=[],
+        services=[{"url": "sqlite:///app.db"}],
+        check_subset="100%",
+    )
+    with sqlite3.connect(root / "app.db") as db:
+        db.execute("CREATE TABLE t (x BLOB)")
+        db.execute("INSERT INTO t VALUES (randomblob(300000))")
+    db.close()
+    sid = provider(root).create("base").id
+    assert provider(root).verify(sid).ok
+    packs = sorted((restic_repo / "data").rglob("*"), key=lambda p: p.stat().st_size)
+    damaged = bytearray(packs[-1].read_bytes())  # the largest pack holds the database
+    damaged[len(damaged) // 2] ^= 0xFF
+    packs[-1].chmod(0o644)
+    packs[-1].write_bytes(bytes(damaged))
+
+    shown = rollback(capsys, "snapshot", "verify", sid, "-C", str(root))
+    assert shown.code == 3, shown.err
+    assert "restic check --read-data-subset 100%" in shown.out
+    assert "sqlite.sqlite" in shown.out  # the component's own read-back failed too
+    before = sqlite_state(root / "app.db")
+    with sqlite3.connect(root / "app.db") as db:
+        db.execute("DELETE FROM t")
+    db.close()
+    changed = sqlite_state(root / "app.db")
+    assert changed != before
+    failed = rollback(capsys, "snapshot", "restore", sid, "--yes", "-C", str(root))
+    assert failed.code == 1 and "safety snapshot" in failed.err
+    assert sqlite_state(root / "app.db") == changed  # the damaged stream never reached it

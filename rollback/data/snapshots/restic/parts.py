@@ -67,8 +67,11 @@ class StreamPart:
             self.component.restore_stream(self.meta, chunks, progress)
 
     def verify(self, src: Path) -> list[str]:
-        with self._open() as chunks:
-            return self.component.verify_stream(self.meta, chunks)
+        try:
+            with self._open() as chunks:
+                return self.component.verify_stream(self.meta, chunks)
+        except OperationError as exc:  # restic could not read it back: damaged, not a crash
+            return [f"{self.path.lstrip('/')}: {exc.message}"]
 
 
 class FilesPart(FilesComponent):
