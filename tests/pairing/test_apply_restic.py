@@ -77,7 +77,7 @@ def test_plan_apply_and_undo_work_unchanged_on_a_restic_repository(
     applied = rollback(capsys, "apply", "plan.json", "--yes")
     assert applied.code == 0, applied.err
     safety_id = applied.err.split("safety snapshot: ", 1)[1].split()[0]
-    assert f"undo: rollback snapshot restore --provider restic {safety_id}" in applied.err
+    assert f"$ rollback snapshot restore --provider restic {safety_id}  # undo" in applied.err
     assert repo.tree() == repo.tree(commits["target"])
     assert sqlite_tables(db) == {"items", "prices"}  # the data at the target
     assert sorted(p.name for p in (repo.path / "pub/media").iterdir()) == [

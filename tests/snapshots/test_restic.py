@@ -314,6 +314,13 @@ def test_two_snapshots_in_the_same_second_with_the_same_label_get_distinct_ids(
     assert {s.id for s in store.list()} == {first.id, again.id}
     assert all(s.created_at == when for s in store.list())
 
+    store.delete(again.id)  # forget --prune of every part of the set
+    assert [s.id for s in store.list()] == [first.id]
+    left = json.loads(restic(str(restic_repo), "snapshots", "--json").stdout)
+    assert {t for s in left for t in s["tags"] if t.startswith("rollback-id=")} == {
+        f"rollback-id={first.id}"
+    }
+
 
 def test_verify_reports_a_damaged_repository_and_restore_changes_nothing(
     tmp_path: Path, restic_repo: Path, capsys: pytest.CaptureFixture[str]
