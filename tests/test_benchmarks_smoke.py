@@ -66,3 +66,35 @@ def test_harness_writes_report_and_json(tmp_path: Path) -> None:
         assert heading in report
     assert "rollback restore" in report and "git revert" in report
     assert "tar czf" in report  # the native baseline of the files store
+
+
+def test_restic_scenario_measures_three_ways_and_the_bytes_added(tmp_path: Path) -> None:
+    """The restic provider's scenario (issue 15) at 200 files: rollback, raw restic and the
+    local store side by side, with the bytes each snapshot added."""
+    import shutil
+
+    from tests.conftest import _service_unavailable
+
+    if shutil.which("restic") is None:
+        _service_unavailable("restic is not installed (apt-get install restic)")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--data-mb", "4", "--out", str(out),
+         "--only", "restic-files"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((out / "benchmarks.json").read_text())
+    (scenario,) = data["scenarios"]
+    assert scenario["key"] == "restic-files" and scenario["unavailable"] is None
+    rows = {row["case"]: row for row in scenario["rows"]}
+    assert list(rows) == ["first snapshot", "second snapshot, 1 % changed", "restore"]
+    for row in rows.values():
+        labels = [o["label"] for o in row["others"]]
+        assert labels[0].startswith("raw restic") and "local store" in labels[1]
+        assert row["ratios"][labels[0]] > 0
+    added = [float(r["notes"][0].split("ours ")[1].split(" MB")[0]) for r in scenario["rows"][:2]]
+    assert added[0] > 0 and added[1] < added[0]  # the second stores only what changed
+    targets = {t["target"] for t in scenario["targets"]}
+    assert "restic folder: second snapshot ≤ 3 % of the first's bytes" in targets
+    assert "restic files: peak memory ≤ 200 MB" in targets
