@@ -357,3 +357,18 @@ def test_verify_reports_a_damaged_repository_and_restore_changes_nothing(
     failed = rollback(capsys, "snapshot", "restore", sid, "--yes", "-C", str(root))
     assert failed.code == 1 and "safety snapshot" in failed.err
     assert sqlite_state(root / "app.db") == changed  # the damaged stream never reached it
+
+
+def test_creation_time_survives_a_daylight_saving_hour_in_the_users_zone(
+    tmp_path: Path, restic_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")  # 02:30 local on 2026-10-25 happens twice
+    root = project(tmp_path / "shop", str(restic_repo), paths=["var"])
+    (root / "var").mkdir()
+    (root / "var" / "a").write_text("a")
+    when = datetime(2026, 10, 25, 1, 30, 0, tzinfo=timezone.utc)  # 02:30 CET, the second one
+    snap = ResticProvider(provider(root).restic_settings, clock=lambda: when).create("dst")
+    assert snap.created_at == when
+    assert provider(root).list()[0].created_at == when

@@ -71,7 +71,8 @@ class Restic:
         self.cwd = cwd
         # the caller's RESTIC_* must not override what the project configured
         base = {k: v for k, v in os.environ.items() if k not in _OURS}
-        self.env = {**base, **env, "RESTIC_REPOSITORY": repository}
+        # TZ=UTC: restic reads ``backup --time`` in local time; in UTC no DST hour is ambiguous
+        self.env = {**base, **env, "RESTIC_REPOSITORY": repository, "TZ": "UTC"}
         self._version: tuple[int, int, int] | None = None
 
     # --- version ----------------------------------------------------------------------

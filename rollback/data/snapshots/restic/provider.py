@@ -260,7 +260,7 @@ class ResticProvider:
         # are serialised by our lock, and the last id it made is kept beside the lock
         taken = set(self._sets or ()) | {self._last_id()}
         sid = new_id(now, label, taken)
-        when = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")  # restic reads local time
+        when = now.strftime("%Y-%m-%d %H:%M:%S")  # UTC: restic runs with TZ=UTC
         written: list[str] = []
         self._sets = None  # the repository changes: the next question lists it again
         try:
